@@ -1,0 +1,1 @@
+"""Segmentation worker: models (classical and learned nets), inference and post-processing."""

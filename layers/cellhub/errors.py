@@ -1,0 +1,89 @@
+"""The one error tree of the project, with machine-readable codes.
+
+    CellhubError                      code            meaning
+    ├── InvalidInput                  invalid_input   the caller asked for something malformed
+    │   ├── InvalidParameter          invalid_parameter   a parameter is out of range / unknown
+    │   ├── UnknownModel              unknown_model   no model of that name is registered
+    │   └── InputNotFound             not_found       a path or object does not exist
+    ├── ImageError                    (per subclass)  an image cannot be used; fails that image only
+    │   ├── EmptyImage                empty           zero bytes, or no pixels
+    │   ├── CorruptImage              corrupt         truncated or undecodable data
+    │   ├── UnsupportedImageFormat    unsupported_format  not an image format we read
+    │   ├── UnsupportedPixelType      unsupported_pixel_type  dtype / layout we cannot segment
+    │   └── ImageTooLarge             too_large       pixel count over the decompression-bomb cap
+    ├── ProcessingError               processing_failed   a stage failed on valid input (a bug)
+    └── ExportError                   export_failed   an exporter could not write its output
+
+``permanent`` says whether retrying the same input can ever succeed: permanent errors go
+straight to ``failed`` (or dead-letter) with their reason; the others may be retried.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class CellhubError(Exception):
+    """Base of every error the project raises on purpose."""
+
+    code: ClassVar[str] = "error"
+    permanent: ClassVar[bool] = True
+
+    def __init__(self, reason: str, **details: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.details = details
+
+    def as_dict(self) -> dict[str, Any]:
+        """Machine-readable form: ``{"code": ..., "reason": ..., **details}``."""
+        return {"code": self.code, "reason": self.reason, **self.details}
+
+
+class InvalidInput(CellhubError):
+    code = "invalid_input"
+
+
+class InvalidParameter(InvalidInput):
+    code = "invalid_parameter"
+
+
+class UnknownModel(InvalidInput):
+    code = "unknown_model"
+
+
+class InputNotFound(InvalidInput):
+    code = "not_found"
+
+
+class ImageError(CellhubError):
+    code = "image_error"
+
+
+class EmptyImage(ImageError):
+    code = "empty"
+
+
+class CorruptImage(ImageError):
+    code = "corrupt"
+
+
+class UnsupportedImageFormat(ImageError):
+    code = "unsupported_format"
+
+
+class UnsupportedPixelType(ImageError):
+    code = "unsupported_pixel_type"
+
+
+class ImageTooLarge(ImageError):
+    code = "too_large"
+
+
+class ProcessingError(CellhubError):
+    code = "processing_failed"
+    permanent = False
+
+
+class ExportError(CellhubError):
+    code = "export_failed"
+    permanent = False

@@ -1,0 +1,31 @@
+"""The one settings object, read from ``CELLHUB_*`` environment variables.
+
+Precedence: an explicit argument to a function beats the environment, which beats the defaults
+here. Built by the cached ``get_settings()``, never at import time.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CELLHUB_", extra="ignore")
+
+    # Decompression-bomb cap, checked from the header before any pixel is decoded.
+    # 400 Mpx is a 20,000 x 20,000 slide: ~800 MB as uint16, the most one worker should hold.
+    max_image_pixels: int = Field(default=400_000_000, gt=0)
+    # Largest file read at all (bytes); the hub's upload limit is separate.
+    max_image_bytes: int = Field(default=2 * 1024**3, gt=0)
+    default_model: str = "classical"
+    default_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    # Smallest object kept, in pixels; specks below this are noise at any magnification we serve.
+    min_object_area_px: int = Field(default=16, ge=0)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
