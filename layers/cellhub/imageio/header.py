@@ -50,6 +50,7 @@ class ImageHeader:
     are the first image series' (tifffile axis codes, e.g. ``"TZCYX"``, ``"YXS"``, ``"QYX"``),
     ``pages`` counts every IFD in the file and ``series`` the images in it. Decoding may change
     the channel count (alpha dropped, palette expanded, pages read as channels).
+    ``pixel_size_um`` is the calibration stored in the header (TIFF/OME-TIFF), else None.
     """
 
     format: str
@@ -61,6 +62,7 @@ class ImageHeader:
     axes: str = "YX"
     shape: tuple[int, ...] = ()
     series: int = 1
+    pixel_size_um: float | None = None
 
     @property
     def pixel_count(self) -> int:

@@ -102,16 +102,18 @@ class TiffReader:
             raise CorruptImage(
                 f"{self._name}: TIFF series has no Y/X axes ({axes})", name=self._name
             )
+        channels = math.prod(n for axis, n in zip(axes, shape, strict=True) if axis in "CS")
         return ImageHeader(
             format="ome-tiff" if self._tif.is_ome else "tiff",
             width=shape[axes.rindex("X")],
             height=shape[axes.rindex("Y")],
-            channels=math.prod(n for axis, n in zip(axes, shape, strict=True) if axis in "CS"),
+            channels=channels,
             dtype=self._series.dtype.name,
             pages=len(self._tif.pages),
             axes=axes,
             shape=shape,
             series=series_count,
+            pixel_size_um=self._metadata(channels, [])[0],
         )
 
     def decode(self) -> Raster:
