@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from enum import Enum
 
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
 
 class Kind(Enum):
     LENGTH = "length"
@@ -54,8 +57,22 @@ SHAPE_METRICS: dict[str, Kind] = {
 
 INTENSITY_STATS: tuple[str, ...] = ("mean", "std", "min", "max", "integrated")
 
+# Statistics of each per-object metric column in the per-image summary, in column order.
+SUMMARY_STATS: tuple[str, ...] = ("mean", "median", "std", "min", "max")
+
 # Identity columns that lead every per-object row; not metrics, never summarised.
 ID_COLUMNS: tuple[str, ...] = ("object_id", "class")
+
+
+def screen_angle_deg(dx: ArrayLike, dy: ArrayLike) -> NDArray[np.float64]:
+    """Axis angle of image-frame vectors ``(dx, dy)`` (y down) in degrees, ``[0, 180)``.
+
+    0 is +x and angles grow counter-clockwise *as seen on screen*, hence ``atan2(-dy, dx)``.
+    A direction and its reverse give the same angle (an axis, not a heading).
+    """
+    angle = np.mod(np.degrees(np.arctan2(-np.asarray(dy), np.asarray(dx))), 180.0)
+    # mod can round a tiny negative angle up to exactly 180.
+    return np.where(angle >= 180.0, 0.0, angle).astype(np.float64)
 
 
 def unit_suffix(kind: Kind, pixel_size_um: float | None) -> str:
@@ -93,4 +110,13 @@ def metric_columns(pixel_size_um: float | None, channels: int = 0) -> list[str]:
     columns = list(ID_COLUMNS)
     columns += [column_name(m, pixel_size_um) for m in SHAPE_METRICS]
     columns += [intensity_column(s, c) for c in range(channels) for s in INTENSITY_STATS]
+    return columns
+
+
+def summary_columns(pixel_size_um: float | None, channels: int = 0) -> list[str]:
+    """Every per-image summary column in export order: count, covered area, statistics."""
+    total_area = "total_area" + unit_suffix(Kind.AREA, pixel_size_um)
+    columns = ["object_count", total_area, "area_fraction"]
+    metrics = [c for c in metric_columns(pixel_size_um, channels) if c not in ID_COLUMNS]
+    columns += [f"{column}_{stat}" for column in metrics for stat in SUMMARY_STATS]
     return columns
