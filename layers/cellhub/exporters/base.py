@@ -8,6 +8,7 @@ run's summary. Sinks hide whether files land in a directory or stream into a ZIP
 
 from __future__ import annotations
 
+import re
 import shutil
 import zipfile
 from abc import ABC, abstractmethod
@@ -35,6 +36,7 @@ class ExportContext:
     software_version: str = cellhub.__version__
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     number_objects: bool = True
+    formats: tuple[str, ...] = ()
 
 
 class ExportSink(ABC):
@@ -49,7 +51,7 @@ class ExportSink(ABC):
         with self.open(path) as stream:
             stream.write(data)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: a directory has nothing to finish
         """Finish the sink (a ZIP writes its central directory)."""
 
 
@@ -82,7 +84,9 @@ class ZipSink(ExportSink):
     """Streams files into one ZIP (deflated, ZIP64 for large members) on any binary stream."""
 
     def __init__(self, stream: IO[bytes]) -> None:
-        self._zip = zipfile.ZipFile(stream, mode="w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
+        self._zip = zipfile.ZipFile(
+            stream, mode="w", compression=zipfile.ZIP_DEFLATED, allowZip64=True
+        )
 
     @contextmanager
     def open(self, path: str) -> Iterator[BinaryIO]:
@@ -115,3 +119,50 @@ class Exporter(ABC):
 
 def copy_stream(source: IO[bytes], target: IO[bytes]) -> None:
     shutil.copyfileobj(source, target, length=1 << 20)
+
+
+# Characters Windows, macOS or ZIP tools refuse or mangle in a file name.
+_UNSAFE_CHARS = re.compile(r'[\x00-\x1f<>:"|?*]')
+_MULTI_SUFFIXES = (".ome.tiff", ".ome.tif")
+
+
+def image_stem(name: str) -> str:
+    """``plate1/A01.tif`` -> ``plate1/A01``: a safe relative POSIX path without the extension.
+
+    Backslashes count as separators, ``.`` parts are dropped, ``..`` becomes ``__`` and
+    absolute or drive prefixes are cut, so the result always stays inside its folder.
+    """
+    parts = [p for p in re.split(r"[\\/]+", name) if p not in ("", ".")]
+    parts = ["__" if p == ".." else _UNSAFE_CHARS.sub("_", p) for p in parts]
+    if not parts:
+        return "image"
+    last = parts[-1]
+    lowered = last.lower()
+    suffix = next((s for s in _MULTI_SUFFIXES if lowered.endswith(s)), PurePosixPath(last).suffix)
+    if suffix and len(last) > len(suffix):
+        parts[-1] = last[: -len(suffix)]
+    return "/".join(parts)
+
+
+class ImagePaths:
+    """Gives each image of a run its own output path, even when two names share a stem.
+
+    ``a.tif`` and ``a.png`` (or ``A.tif`` on a case-insensitive disk) would both become ``a``;
+    the second gets ``a_2``. Every exporter claims names in the order images arrive, so the
+    per-image files of all formats match. Holds one short string per image of the run.
+    """
+
+    def __init__(self, folder: str, suffix: str) -> None:
+        self.folder = folder
+        self.suffix = suffix
+        self._taken: set[str] = set()
+
+    def claim(self, name: str) -> str:
+        """The relative output path (``folder/stem.suffix``) for image ``name``."""
+        stem = image_stem(name)
+        candidate, n = stem, 1
+        while candidate.casefold() in self._taken:
+            n += 1
+            candidate = f"{stem}_{n}"
+        self._taken.add(candidate.casefold())
+        return f"{self.folder}/{candidate}{self.suffix}"
