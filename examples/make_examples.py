@@ -29,7 +29,12 @@ def main() -> None:
         nuclei16[np.newaxis],
         ome=True,
         compression="zlib",
-        metadata={"axes": "CYX", "PhysicalSizeX": 0.65, "PhysicalSizeY": 0.65, "Channel": {"Name": ["H2B"]}},
+        metadata={
+            "axes": "CYX",
+            "PhysicalSizeX": 0.65,
+            "PhysicalSizeY": 0.65,
+            "Channel": {"Name": ["H2B"]},
+        },
     )
     spheroids, _ = synthetic_spheroids((512, 512), count=3, seed=13)
     Image.fromarray(spheroids).save(HERE / "spheroids_brightfield.jpg", quality=92)

@@ -48,7 +48,11 @@ class ImageResult:
         """The versioned segmentation document (``cellhub.segmentation/1``)."""
         return {
             "schema": SEGMENTATION_SCHEMA,
-            "image": {"name": self.image.name, "width": self.image.width, "height": self.image.height},
+            "image": {
+                "name": self.image.name,
+                "width": self.image.width,
+                "height": self.image.height,
+            },
             "model": {"name": self.model, "version": self.model_version},
             "threshold": self.threshold,
             "polygons": [p.to_document() for p in self.polygons],

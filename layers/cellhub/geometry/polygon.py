@@ -57,7 +57,8 @@ class Polygon:
         """Inverse of :meth:`to_document`; normalises ring orientation."""
         exterior = _oriented(np.asarray(entry["exterior"], dtype=np.float64), positive=True)
         holes = tuple(
-            _oriented(np.asarray(h, dtype=np.float64), positive=False) for h in entry.get("holes", [])
+            _oriented(np.asarray(h, dtype=np.float64), positive=False)
+            for h in entry.get("holes", [])
         )
         return cls(
             exterior=exterior,

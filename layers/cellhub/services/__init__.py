@@ -1,0 +1,1 @@
+"""Services: the use cases that tie the pipeline stages together, deployment-agnostic."""

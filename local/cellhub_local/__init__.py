@@ -1,0 +1,1 @@
+"""The ``cellhub`` command: local verbs that need no server and no cloud."""
