@@ -27,11 +27,11 @@ sys.path[:0] = [str(_ROOT / "layers"), str(_ROOT / "containers" / "gpu_worker"),
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+
+from bench.table import print_table  # noqa: E402
 from cellhub_worker.models import ClassicalSegmenter  # noqa: E402
 from cellhub_worker.postprocess import instances_from_probabilities  # noqa: E402
 from cellhub_worker.synthetic import synthetic_nuclei  # noqa: E402
-
-from bench.table import print_table  # noqa: E402
 
 BAR_POSTPROCESS_MS = 300.0
 NUCLEI_PER_512_SQUARE = 40

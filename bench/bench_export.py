@@ -31,13 +31,12 @@ import numpy as np  # noqa: E402
 _ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(_ROOT / "layers"), str(_ROOT)]
 
+from bench.table import print_table  # noqa: E402
 from cellhub.exporters import open_exporters  # noqa: E402
 from cellhub.exporters.base import ExportContext, ZipSink  # noqa: E402
 from cellhub.geometry.polygon import Polygon  # noqa: E402
 from cellhub.metrics.columns import ID_COLUMNS, metric_columns  # noqa: E402
 from cellhub.results import ImageInfo, ImageResult  # noqa: E402
-
-from bench.table import print_table  # noqa: E402
 
 FORMATS = ("coco", "yolo", "excel", "geojson")
 SIZES = (1_000, 10_000)

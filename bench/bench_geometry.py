@@ -23,14 +23,13 @@ for _path in (_ROOT, _ROOT / "layers"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from bench.table import print_table  # noqa: E402
 from cellhub.geometry import (  # noqa: E402
     Polygon,
     labels_from_polygons,
     polygons_from_labels,
     rasterize_polygon,
 )
-
-from bench.table import print_table  # noqa: E402
 
 SIZE = 2048
 OBJECTS = 1000

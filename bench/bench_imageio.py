@@ -25,9 +25,8 @@ import tifffile
 _ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(_ROOT / "layers"), str(_ROOT)]
 
-from cellhub.imageio import probe_image, read_image  # noqa: E402
-
 from bench.table import print_table  # noqa: E402
+from cellhub.imageio import probe_image, read_image  # noqa: E402
 
 SIDE = 4096
 REPEATS = 5

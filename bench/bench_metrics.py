@@ -22,10 +22,10 @@ _ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(_ROOT / "layers"), str(_ROOT)]
 
 import numpy as np  # noqa: E402
-from cellhub.geometry.polygon import Polygon  # noqa: E402
-from cellhub.metrics import measure  # noqa: E402
 
 from bench.table import print_table  # noqa: E402
+from cellhub.geometry.polygon import Polygon  # noqa: E402
+from cellhub.metrics import measure  # noqa: E402
 
 BAR_POLYGONS_PER_S = 10_000.0
 VERTICES = 100

@@ -18,11 +18,12 @@ from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
+from skimage.segmentation import watershed
+
 from cellhub.errors import InvalidParameter
 from cellhub.segmenter import Instances
 from cellhub.settings import get_settings
-from numpy.typing import NDArray
-from skimage.segmentation import watershed
 
 # A distance-map peak is a separate object only if it rises this far above the saddle joining
 # it to a higher peak, both in pixels and as a fraction of its own height. The absolute floor

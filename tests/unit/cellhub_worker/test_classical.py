@@ -8,11 +8,12 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 import pytest
+from numpy.typing import NDArray
+
 from cellhub.errors import InvalidParameter, UnsupportedPixelType
 from cellhub.segmenter import Instances, Segmenter
 from cellhub_worker.models import ClassicalSegmenter
 from cellhub_worker.synthetic import synthetic_nuclei, synthetic_spheroids
-from numpy.typing import NDArray
 
 
 def _matched_ious(truth: NDArray[np.int32], predicted: NDArray[np.int32]) -> NDArray[np.float64]:

@@ -7,9 +7,10 @@ import time
 import cv2
 import numpy as np
 import pytest
+from numpy.typing import NDArray
+
 from cellhub.errors import InvalidParameter
 from cellhub_worker.postprocess import instances_from_probabilities
-from numpy.typing import NDArray
 
 
 def _canvas(size: int = 256) -> NDArray[np.uint8]:

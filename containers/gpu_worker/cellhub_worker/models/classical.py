@@ -36,10 +36,10 @@ from typing import Any
 
 import cv2
 import numpy as np
-from cellhub.errors import InvalidParameter, UnsupportedPixelType
-from cellhub.segmenter import Instances
 from numpy.typing import NDArray
 
+from cellhub.errors import InvalidParameter, UnsupportedPixelType
+from cellhub.segmenter import Instances
 from cellhub_worker.postprocess import instances_from_probabilities
 from cellhub_worker.preprocess import normalize_percentile
 

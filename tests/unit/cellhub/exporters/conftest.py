@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from cellhub.exporters import open_exporters
 from cellhub.exporters.base import DirectorySink, ExportContext, ExportSink, ZipSink
 from cellhub.geometry.polygon import Polygon, signed_area

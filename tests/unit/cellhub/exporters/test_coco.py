@@ -6,12 +6,13 @@ import json
 
 import numpy as np
 import pytest
+from pycocotools import mask as coco_mask
+from pycocotools.coco import COCO
+
 from cellhub.exporters.base import DirectorySink, ExportContext
 from cellhub.exporters.coco import rle_from_crop
 from cellhub.geometry.polygon import Polygon
 from cellhub.geometry.raster import labels_from_polygons
-from pycocotools import mask as coco_mask
-from pycocotools.coco import COCO
 
 from .conftest import (
     SinkFactory,

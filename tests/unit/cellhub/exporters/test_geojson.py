@@ -7,6 +7,7 @@ import uuid
 
 import numpy as np
 import pytest
+
 from cellhub.exporters.base import DirectorySink, ExportContext
 from cellhub.exporters.geojson import object_uuid
 from cellhub.geometry.polygon import Polygon

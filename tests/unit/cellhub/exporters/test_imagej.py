@@ -5,10 +5,11 @@ from __future__ import annotations
 import zipfile
 
 import numpy as np
+from roifile import ROI_TYPE, roiread
+
 from cellhub.exporters.base import DirectorySink, ExportContext
 from cellhub.exporters.imagej import roi_zip
 from cellhub.geometry.polygon import Polygon
-from roifile import ROI_TYPE, roiread
 
 from .conftest import (
     SinkFactory,

@@ -6,10 +6,11 @@ import imagecodecs
 import numpy as np
 import pytest
 import tifffile
+from PIL import Image
+
 from cellhub.exporters import masks
 from cellhub.exporters.base import DirectorySink, ExportContext
 from cellhub.geometry.polygon import Polygon
-from PIL import Image
 
 from .conftest import (
     SinkFactory,

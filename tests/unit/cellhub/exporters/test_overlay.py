@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from cellhub.exporters.base import DirectorySink, ExportContext
 from cellhub.exporters.display import display_rgb, object_colour
 from cellhub.exporters.overlay import dashes
-from PIL import Image
 
 from .conftest import (
     SinkFactory,

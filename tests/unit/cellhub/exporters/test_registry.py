@@ -9,6 +9,7 @@ import weakref
 
 import numpy as np
 import pytest
+
 from cellhub.errors import InvalidParameter
 from cellhub.exporters import EXPORTERS, open_exporters
 from cellhub.exporters.base import DirectorySink, ExportContext, ImagePaths, image_stem

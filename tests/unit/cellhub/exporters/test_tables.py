@@ -7,11 +7,12 @@ import math
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+
 from cellhub.exporters.base import DirectorySink, ExportContext
 from cellhub.exporters.column_docs import describe_column
 from cellhub.exporters.excel import ExcelExporter
-from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
 
 from .conftest import SinkFactory, disc, make_result, run_export, sample_results
 

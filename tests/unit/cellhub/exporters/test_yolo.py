@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
+
 from cellhub.exporters.base import DirectorySink, ExportContext
 from cellhub.exporters.yolo import seam_ring
 from cellhub.geometry.polygon import Polygon
-from PIL import Image, ImageDraw
 
 from .conftest import (
     circle,

@@ -11,9 +11,10 @@ import math
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
+
 from cellhub.geometry import polygons_from_labels
 from cellhub.geometry.polygon import Ring, signed_area
-from numpy.typing import NDArray
 
 
 def perimeter(ring: Ring) -> float:

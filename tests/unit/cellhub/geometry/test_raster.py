@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cellhub.geometry import Polygon, labels_from_polygons, rasterize_polygon
 from numpy.typing import NDArray
+
+from cellhub.geometry import Polygon, labels_from_polygons, rasterize_polygon
 
 
 def square(x0: float, y0: float, x1: float, y1: float) -> NDArray[np.float64]:

@@ -12,9 +12,10 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
+
 from cellhub.geometry import Polygon, labels_from_polygons, polygons_from_labels
 from cellhub.geometry.polygon import signed_area
-from numpy.typing import NDArray
 
 Labels = NDArray[np.int32]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
+
 from cellhub.geometry import DEFAULT_TOLERANCE, labels_from_polygons, polygons_from_labels
 from cellhub.geometry.cracks import CrackRings, crack_rings
 from cellhub.geometry.polygon import signed_area
@@ -14,7 +16,6 @@ from cellhub.geometry.simplify import (
     ring_areas,
     smooth_across_cracks,
 )
-from numpy.typing import NDArray
 
 
 def scene() -> NDArray[np.int32]:

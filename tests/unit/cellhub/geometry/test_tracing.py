@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cellhub.geometry import Polygon, labels_from_polygons, polygons_from_labels
-from cellhub.geometry.polygon import signed_area
 from numpy.typing import NDArray
 from skimage.measure import label as connected_regions
 from skimage.measure import regionprops
+
+from cellhub.geometry import Polygon, labels_from_polygons, polygons_from_labels
+from cellhub.geometry.polygon import signed_area
 
 
 def area(polygon: Polygon) -> float:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+
 from cellhub.imageio import read_image
 from cellhub.imageio.calibration import (
     imagej_pixel_size,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from cellhub.errors import InvalidParameter
 from cellhub.imageio import select_channels
 from cellhub.imageio.channels import to_native_yxc

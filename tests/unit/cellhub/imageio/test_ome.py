@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+
 from cellhub.imageio import read_image
 from cellhub.imageio.ome import read_ome
 from cellhub.imageio.stacks import MAX_PAGES_AS_CHANNELS, assemble, page_to_yxc, plan_axes

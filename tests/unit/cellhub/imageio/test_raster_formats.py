@@ -9,8 +9,9 @@ from pathlib import Path
 import imagecodecs
 import numpy as np
 import pytest
-from cellhub.imageio import probe_image, read_image
 from PIL import Image
+
+from cellhub.imageio import probe_image, read_image
 
 Write = Callable[[str, bytes], Path]
 Encoder = Callable[..., bytes]

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+from PIL import Image, ImageFile
+
 from cellhub.errors import (
     CellhubError,
     CorruptImage,
@@ -24,7 +26,6 @@ from cellhub.errors import (
 )
 from cellhub.imageio import probe_image, read_image
 from cellhub.imageio.sniff import sniff_format
-from PIL import Image, ImageFile
 
 Write = Callable[[str, bytes], Path]
 Encoder = Callable[..., bytes]

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+
 from cellhub.imageio import probe_image, read_image
 
 Write = Callable[[str, bytes], Path]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
+from scipy.spatial import ConvexHull, QhullError
+from scipy.spatial.distance import pdist
+
 from cellhub.geometry.polygon import Polygon
 from cellhub.metrics.calipers import feret_diameters
 from cellhub.metrics.hull import area_and_perimeter, convex_hulls
 from cellhub.metrics.packing import pack_rings
-from numpy.typing import NDArray
-from scipy.spatial import ConvexHull, QhullError
-from scipy.spatial.distance import pdist
 
 Points = NDArray[np.float64]
 

@@ -12,11 +12,12 @@ import warnings
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
+
 from cellhub.geometry.polygon import Polygon
 from cellhub.geometry.raster import rasterize_polygon
 from cellhub.metrics import measure
 from cellhub.metrics.columns import INTENSITY_STATS, intensity_column, metric_columns
-from numpy.typing import NDArray
 
 
 def box(x0: float, y0: float, x1: float, y1: float, *, hole: bool = False) -> NDArray[np.float64]:

@@ -20,12 +20,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from cellhub.geometry.tracing import polygons_from_labels
-from cellhub.metrics import measure
 from numpy.typing import NDArray
 from scipy.spatial import ConvexHull
 from skimage.draw import disk, ellipse, polygon
 from skimage.measure import regionprops
+
+from cellhub.geometry.tracing import polygons_from_labels
+from cellhub.metrics import measure
 
 Mask = NDArray[np.bool_]
 Shape = tuple[Mask, float]

@@ -12,12 +12,13 @@ import warnings
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
+from skimage.draw import disk
+
 from cellhub.geometry.polygon import Polygon
 from cellhub.geometry.tracing import polygons_from_labels
 from cellhub.metrics import measure
 from cellhub.metrics.columns import SHAPE_METRICS, Kind, metric_columns
-from numpy.typing import NDArray
-from skimage.draw import disk
 
 Ring = NDArray[np.float64]
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from cellhub.geometry.polygon import Polygon
 from cellhub.metrics import measure, summarize
 from cellhub.metrics.columns import SUMMARY_STATS, summary_columns
