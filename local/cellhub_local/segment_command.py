@@ -126,8 +126,9 @@ def _formats(raw: str) -> tuple[str, ...]:
     formats = tuple(dict.fromkeys(f.strip().lower() for f in raw.split(",") if f.strip()))
     unknown = [f for f in formats if f not in EXPORTERS]
     if unknown or not formats:
+        given = ", ".join(unknown) or "(none given)"
         raise InvalidParameter(
-            f"unknown export format(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(EXPORTERS)}",
+            f"unknown export format(s) {given}; known: {', '.join(EXPORTERS)}",
             parameter="formats",
         )
     return formats
