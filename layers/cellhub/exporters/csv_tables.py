@@ -14,45 +14,32 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
-from cellhub.exporters.base import ExportContext, Exporter, ExportSink
 from cellhub.exporters.tables import (
     Cell,
     RunTables,
+    TableExporter,
     column_definition_rows,
     is_missing,
     metadata_rows,
 )
-from cellhub.results import ImageResult
 
 _FLUSH_BYTES = 1 << 20
 
 
-class CsvExporter(Exporter):
+class CsvExporter(TableExporter):
     """Spools rows while images arrive; writes the three files at close."""
 
     format_name: ClassVar[str] = "csv"
 
-    def __init__(self, sink: ExportSink, context: ExportContext) -> None:
-        super().__init__(sink, context)
-        self._tables = RunTables()
-
-    def add(self, result: ImageResult) -> None:
-        self._tables.add(result)
-
-    def close(self) -> list[str]:
-        try:
-            tables = self._tables
-            self._write("csv/objects.csv", tables.objects.header, tables.objects.rows())
-            self._write("csv/images.csv", tables.images.header, tables.images.rows())
-            settings: list[Sequence[Cell]] = [
-                [field, value] for field, value in metadata_rows(self.context)
-            ]
-            columns: list[Sequence[Cell]] = [["table", "column", "unit", "definition"]]
-            columns += [list(row) for row in column_definition_rows(tables)]
-            self._write("csv/metadata.csv", ["field", "value"], [*settings, [], *columns])
-        finally:
-            self._tables.close()
-        return self.warnings
+    def write_tables(self, tables: RunTables) -> None:
+        self._write("csv/objects.csv", tables.objects.header, tables.objects.rows())
+        self._write("csv/images.csv", tables.images.header, tables.images.rows())
+        settings: list[Sequence[Cell]] = [
+            [field, value] for field, value in metadata_rows(self.context)
+        ]
+        columns: list[Sequence[Cell]] = [["table", "column", "unit", "definition"]]
+        columns += [list(row) for row in column_definition_rows(tables)]
+        self._write("csv/metadata.csv", ["field", "value"], [*settings, [], *columns])
 
     def _write(self, path: str, header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> None:
         with self.sink.open(path) as out:

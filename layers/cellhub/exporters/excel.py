@@ -20,45 +20,34 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from cellhub.exporters.base import ExportContext, Exporter, ExportSink, copy_stream
+from cellhub.exporters.base import copy_stream
 from cellhub.exporters.tables import (
     Cell,
     RunTables,
+    TableExporter,
     TableSpool,
     column_definition_rows,
     is_missing,
     metadata_rows,
 )
-from cellhub.results import ImageResult
 
 WORKBOOK_PATH = "excel/measurements.xlsx"
 EXCEL_MAX_ROWS = 1_048_576
 _BOLD = Font(bold=True)
 
 
-class ExcelExporter(Exporter):
+class ExcelExporter(TableExporter):
     """Spools rows while images arrive; builds the workbook at close."""
 
     format_name: ClassVar[str] = "excel"
     max_rows: ClassVar[int] = EXCEL_MAX_ROWS  # rows per sheet, header included
 
-    def __init__(self, sink: ExportSink, context: ExportContext) -> None:
-        super().__init__(sink, context)
-        self._tables = RunTables()
-
-    def add(self, result: ImageResult) -> None:
-        self._tables.add(result)
-
-    def close(self) -> list[str]:
-        try:
-            with tempfile.TemporaryDirectory() as scratch:
-                target = Path(scratch) / "measurements.xlsx"
-                self._build(target)
-                with target.open("rb") as built, self.sink.open(WORKBOOK_PATH) as out:
-                    copy_stream(built, out)
-        finally:
-            self._tables.close()
-        return self.warnings
+    def write_tables(self, tables: RunTables) -> None:
+        with tempfile.TemporaryDirectory() as scratch:
+            target = Path(scratch) / "measurements.xlsx"
+            self._build(target)
+            with target.open("rb") as built, self.sink.open(WORKBOOK_PATH) as out:
+                copy_stream(built, out)
 
     def _build(self, target: Path) -> None:
         workbook = Workbook(write_only=True)

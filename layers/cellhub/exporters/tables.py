@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 import numbers
+from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from cellhub.exporters.base import ExportContext
+from cellhub.exporters.base import ExportContext, Exporter, ExportSink
 from cellhub.exporters.column_docs import describe_column
 from cellhub.exporters.spool import JsonLinesSpool
 from cellhub.results import ImageResult
@@ -126,3 +127,25 @@ def column_definition_rows(tables: RunTables) -> list[tuple[str, str, str, str]]
             unit, definition = describe_column(column)
             rows.append((table_name, column, unit, definition))
     return rows
+
+
+class TableExporter(Exporter):
+    """Spools the run's tables while images arrive; ``write_tables`` writes them at close."""
+
+    def __init__(self, sink: ExportSink, context: ExportContext) -> None:
+        super().__init__(sink, context)
+        self._tables = RunTables()
+
+    def add(self, result: ImageResult) -> None:
+        self._tables.add(result)
+
+    def close(self) -> list[str]:
+        try:
+            self.write_tables(self._tables)
+        finally:
+            self._tables.close()
+        return self.warnings
+
+    @abstractmethod
+    def write_tables(self, tables: RunTables) -> None:
+        """Write the finished tables through ``self.sink``."""

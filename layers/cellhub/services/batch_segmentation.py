@@ -21,7 +21,7 @@ from cellhub.exporters import open_exporters
 from cellhub.exporters.base import ExportContext, ExportSink
 from cellhub.results import ImageResult
 from cellhub.segmenter import Segmenter
-from cellhub.services.image_discovery import ImageSource
+from cellhub.services.image_discovery import RunImage
 from cellhub.services.image_segmentation import SegmentOptions, segment_image
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class BatchReport:
 
 
 def run_batch(
-    sources: Sequence[ImageSource],
+    sources: Sequence[RunImage],
     segmenter_factory: SegmenterFactory,
     options: SegmentOptions,
     *,
@@ -126,12 +126,12 @@ Outcome = ImageResult | Failure
 
 
 def _segment_all(
-    sources: Sequence[ImageSource],
+    sources: Sequence[RunImage],
     factory: SegmenterFactory,
     options: SegmentOptions,
     context: ExportContext,
     workers: int,
-) -> Iterator[tuple[ImageSource, Outcome]]:
+) -> Iterator[tuple[RunImage, Outcome]]:
     if workers <= 1 or len(sources) <= 1:
         segmenter = factory()
         for source in sources:
@@ -141,7 +141,7 @@ def _segment_all(
         max_workers=workers, initializer=_init_worker, initargs=(factory,)
     ) as pool:
         # A bounded window keeps memory flat: results are exported in order as they arrive.
-        window: deque[tuple[ImageSource, Future[Outcome]]] = deque()
+        window: deque[tuple[RunImage, Future[Outcome]]] = deque()
         pending = iter(sources)
         for source in pending:
             window.append(
@@ -156,7 +156,7 @@ def _segment_all(
 
 
 def _segment_safely(
-    segmenter: Segmenter, source: ImageSource, options: SegmentOptions, pixel_size: float | None
+    segmenter: Segmenter, source: RunImage, options: SegmentOptions, pixel_size: float | None
 ) -> Outcome:
     if source.missing_reason is not None:
         return Failure(source.name, "not_found", source.missing_reason)
@@ -186,7 +186,7 @@ def _init_worker(factory: SegmenterFactory) -> None:
 
 
 def _segment_in_worker(
-    source: ImageSource, options: SegmentOptions, pixel_size: float | None
+    source: RunImage, options: SegmentOptions, pixel_size: float | None
 ) -> Outcome:
     assert _worker_segmenter is not None, "worker initialiser did not run"
     return _segment_safely(_worker_segmenter, source, options, pixel_size)

@@ -19,7 +19,7 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".
 
 
 @dataclass(frozen=True, slots=True)
-class ImageSource:
+class RunImage:
     """One image of a run: where it is, its unique relative name, its metadata pixel size."""
 
     path: Path
@@ -28,32 +28,32 @@ class ImageSource:
     missing_reason: str | None = None
 
 
-def discover_images(paths: Sequence[str | Path]) -> list[ImageSource]:
+def discover_images(paths: Sequence[str | Path]) -> list[RunImage]:
     """Every image under ``paths`` in a stable order, names unique within the run."""
-    found: list[ImageSource] = []
+    found: list[RunImage] = []
     for raw in paths:
         root = Path(raw)
         if root.is_dir():
             files = sorted(p for p in root.rglob("*") if _is_image_file(p, root))
-            found += [ImageSource(p, p.relative_to(root).as_posix()) for p in files]
+            found += [RunImage(p, p.relative_to(root).as_posix()) for p in files]
         elif root.exists():
-            found.append(ImageSource(root, root.name))
+            found.append(RunImage(root, root.name))
         else:
             found.append(
-                ImageSource(
+                RunImage(
                     root, root.name or str(root), missing_reason=f"{raw}: no such file or folder"
                 )
             )
     return _unique_names(found)
 
 
-def with_metadata_pixel_sizes(sources: Sequence[ImageSource]) -> list[ImageSource]:
+def with_metadata_pixel_sizes(sources: Sequence[RunImage]) -> list[RunImage]:
     """Read each image's physical pixel size from its header (OME-XML, TIFF resolution)."""
     return [replace(s, pixel_size_um=_header_pixel_size(s)) for s in sources]
 
 
 def run_pixel_size(
-    sources: Sequence[ImageSource], explicit: float | None
+    sources: Sequence[RunImage], explicit: float | None
 ) -> tuple[float | None, list[str]]:
     """The µm-per-pixel a whole run reports in, and warnings about the choice.
 
@@ -76,7 +76,7 @@ def run_pixel_size(
     return None, []
 
 
-def _header_pixel_size(source: ImageSource) -> float | None:
+def _header_pixel_size(source: RunImage) -> float | None:
     if source.missing_reason is not None:
         return None
     try:
@@ -94,9 +94,9 @@ def _is_image_file(path: Path, root: Path) -> bool:
     )
 
 
-def _unique_names(sources: list[ImageSource]) -> list[ImageSource]:
+def _unique_names(sources: list[RunImage]) -> list[RunImage]:
     seen: dict[str, int] = {}
-    unique: list[ImageSource] = []
+    unique: list[RunImage] = []
     for source in sources:
         count = seen.get(source.name, 0)
         seen[source.name] = count + 1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cellhub.services.image_discovery import ImageSource, discover_images, run_pixel_size
+from cellhub.services.image_discovery import RunImage, discover_images, run_pixel_size
 
 
 def touch(path: Path) -> Path:
@@ -42,8 +42,8 @@ def test_names_stay_unique_across_roots(tmp_path: Path) -> None:
     assert [s.name for s in discover_images([first, second])] == ["img.png", "img~2.png"]
 
 
-def source(size: float | None) -> ImageSource:
-    return ImageSource(Path("x.tif"), "x.tif", pixel_size_um=size)
+def source(size: float | None) -> RunImage:
+    return RunImage(Path("x.tif"), "x.tif", pixel_size_um=size)
 
 
 def test_explicit_pixel_size_wins() -> None:
