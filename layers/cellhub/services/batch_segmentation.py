@@ -92,13 +92,17 @@ def run_batch(
     started = time.perf_counter()
     exporters = open_exporters(formats, sink, context)
     report = BatchReport(
-        formats=tuple(formats), pixel_size_um=context.pixel_size_um, images_total=len(sources)
+        model=f"{context.model} {context.model_version}".strip(),
+        formats=tuple(formats),
+        pixel_size_um=context.pixel_size_um,
+        images_total=len(sources),
     )
     for source, outcome in _segment_all(sources, segmenter_factory, options, context, workers):
         if isinstance(outcome, Failure):
             report.failures.append(outcome)
         else:
-            report.model = report.model or f"{outcome.model} {outcome.model_version}".strip()
+            # What actually ran, which the context only announced.
+            report.model = f"{outcome.model} {outcome.model_version}".strip()
             _export(outcome, exporters, report)
         if on_image_done is not None:
             on_image_done(source.name, not isinstance(outcome, Failure))
