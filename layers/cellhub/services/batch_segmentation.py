@@ -7,12 +7,11 @@ typed reason; every other image is still segmented and exported.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import traceback
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ from cellhub.results import ImageResult
 from cellhub.segmenter import Segmenter
 from cellhub.services.image_discovery import RunImage
 from cellhub.services.image_segmentation import SegmentOptions, segment_image
+from cellhub.services.process_pool import map_in_processes
 
 log = logging.getLogger(__name__)
 
@@ -141,22 +141,24 @@ def _segment_all(
         for source in sources:
             yield source, _segment_safely(segmenter, source, options, context.pixel_size_um)
         return
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(factory,)
-    ) as pool:
-        # A bounded window keeps memory flat: results are exported in order as they arrive.
-        window: deque[tuple[RunImage, Future[Outcome]]] = deque()
-        pending = iter(sources)
-        for source in pending:
-            window.append(
-                (source, pool.submit(_segment_in_worker, source, options, context.pixel_size_um))
-            )
-            if len(window) >= 2 * workers:
-                done_source, future = window.popleft()
-                yield done_source, future.result()
-        while window:
-            done_source, future = window.popleft()
-            yield done_source, future.result()
+    pixel_size = context.pixel_size_um
+    yield from map_in_processes(
+        functools.partial(_segment_in_worker, options=options, pixel_size=pixel_size),
+        sources,
+        workers=workers,
+        on_crash=_crashed,
+        initializer=_init_worker,
+        initargs=(factory,),
+    )
+
+
+def _crashed(source: RunImage) -> Outcome:
+    return Failure(
+        source.name,
+        ProcessingError.code,
+        "the worker process died on this image (a crash in a decoder or native library, "
+        "or the machine ran out of memory)",
+    )
 
 
 def _segment_safely(
@@ -190,7 +192,7 @@ def _init_worker(factory: SegmenterFactory) -> None:
 
 
 def _segment_in_worker(
-    source: RunImage, options: SegmentOptions, pixel_size: float | None
+    source: RunImage, *, options: SegmentOptions, pixel_size: float | None
 ) -> Outcome:
     assert _worker_segmenter is not None, "worker initialiser did not run"
     return _segment_safely(_worker_segmenter, source, options, pixel_size)
