@@ -12,27 +12,28 @@ the net's activations for that batch. No full-size padded copy or weight image i
 a 10,000 x 10,000 image through HRNet raised peak RSS by 764 MB, the output's own size.
 
 The optimised path (``optimize=True``) was chosen by measurement on a shared 2-core
-AMD EPYC (Zen 4, AVX-512 with avx512_bf16), per 512² image, for UNet / CBAM-ResUNet /
-HRNet at default widths (``bench/bench_inference.py``; runs vary by ~15% with load):
+AMD EPYC (Zen 4, avx512_bf16), per 512² image, UNet / CBAM-ResUNet / HRNet at default
+widths (``bench/bench_inference.py``; runs vary by ~15% with load):
 
     plain fp32 NCHW (no_grad)                 ~140-225 / ~200-270 / ~35-49 ms
     channels-last fp32                        1.0-1.6x   1.0-1.1x   1.0-1.2x
     + conv-BN folded                          1.0-1.6x   1.1x       1.1-1.4x
     + bf16 autocast                           2.3-3.9x   1.9-2.1x   1.5-2.0x
-    + bf16 weights (chosen)                   2.2-3.9x   2.0-2.2x   1.6-2.1x
-    TorchScript trace+freeze, bf16            1.0-1.2x over eager bf16, and deprecated
+    + bf16 weights                            2.2-3.9x   2.0-2.2x   1.6-2.1x
+    + packed convs, ReLU fused (chosen)       2.3-3.9x   2.3x       2.2-2.3x
     torch.compile (inductor), bf16            ~1.1-1.4x over eager bf16 after a 20-30 s
-                                              compile: not worth it for a worker that also
-                                              serves one-off ``cellhub segment`` runs
+                                              compile, too slow to start for one-off runs
 
 so a CPU with native bf16 dot products (avx512_bf16 or AMX) runs a BN-folded, channels-last
-bfloat16 copy of the net; other CPUs keep float32 (oneDNN would emulate bf16). The
-bf16 ceiling is ~2x on convolutions; HRNet, made mostly of 16-64-channel convs that already
-run near the fp32 peak, gains least. CUDA runs a folded channels-last net under autocast
-(bf16 where supported, else fp16), which keeps numerically sensitive ops in float32.
-Probabilities are always computed in float32. On UNet and HRNet trained briefly on synthetic
-nuclei, the bf16 path moved probabilities by ~2e-4 on average and flipped the 0.5 threshold
-on ~1e-4 of pixels, none of them further than 0.1 from it.
+bfloat16 copy of the net; other CPUs keep float32 (oneDNN would emulate bf16). Every conv is
+packed once into oneDNN's blocked weight layout with a following ReLU fused in (eager
+``Conv2d`` re-lays its weights out per call and runs ReLU as a separate pass). Tiles are at
+least :data:`CPU_TILE` px and run one at a time: a 1024² image is one pass, not 3 x 3 tiles
+of 512 px computing 2.25x its pixels; one 1024² tile's bf16 activations peak at ~160 MB
+(UNet, CBAM-ResUNet) or ~20 MB (HRNet) at default widths. CUDA runs a folded channels-last
+net under autocast (bf16 where supported, else fp16). Probabilities are always computed in
+float32. On UNet and HRNet trained briefly on synthetic nuclei, bf16 moved probabilities by
+~2e-4 on average and flipped the 0.5 threshold on ~1e-4 of pixels, none further than 0.1 off.
 """
 
 from __future__ import annotations
@@ -45,16 +46,22 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 from torch import nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from cellhub.errors import InvalidParameter
 from cellhub_worker.checkpoint import CheckpointMeta
+from cellhub_worker.net_surgery import (
+    fold_batch_norms,
+    fused_convolutions_available,
+    pack_convolutions,
+)
 from cellhub_worker.nets import stride_multiple_of
 from cellhub_worker.tiling import TileGrid, extract_tile, plan_tiles
 
 DEFAULT_OVERLAP = 64
 # Tiles per forward pass: two cores gain nothing from bigger CPU batches; GPUs need them.
 _DEFAULT_BATCH = {"cpu": 2, "cuda": 8}
+# Smallest tile side of the optimised CPU plan (module docstring: speed and memory).
+CPU_TILE = 1024
 # Rows normalised per step, bounding the temporary weight band to ~10 MB at 10,000 px wide.
 _NORMALISE_ROWS = 256
 
@@ -67,6 +74,11 @@ class ExecutionPlan:
     fold_batch_norm: bool = False
     weight_dtype: torch.dtype = torch.float32
     autocast_dtype: torch.dtype | None = None
+    # CPU only: convolutions prepacked for oneDNN with ReLU fused (see :func:`pack_convolutions`).
+    pack_convolutions: bool = False
+    # Tiles grow to at least this side (never past the image) and run ``batch_size`` at a time.
+    min_tile_size: int = 0
+    batch_size: int | None = None
 
     @property
     def input_dtype(self) -> torch.dtype:
@@ -87,9 +99,14 @@ def plan_for(device: torch.device, *, optimize: bool) -> ExecutionPlan:
             fold_batch_norm=True,
             autocast_dtype=torch.bfloat16 if bf16 else torch.float16,
         )
-    if cpu_has_native_bf16():
-        return ExecutionPlan(channels_last=True, fold_batch_norm=True, weight_dtype=torch.bfloat16)
-    return ExecutionPlan(channels_last=True, fold_batch_norm=True)
+    return ExecutionPlan(
+        channels_last=True,
+        fold_batch_norm=True,
+        weight_dtype=torch.bfloat16 if cpu_has_native_bf16() else torch.float32,
+        pack_convolutions=fused_convolutions_available(),
+        min_tile_size=CPU_TILE,
+        batch_size=1,
+    )
 
 
 def cpu_has_native_bf16() -> bool:
@@ -113,21 +130,10 @@ def prepare_net(net: nn.Module, plan: ExecutionPlan, device: torch.device) -> nn
         for tensor in [*prepared.parameters(), *prepared.buffers()]:
             if tensor.dim() == 4:
                 tensor.data = tensor.data.contiguous(memory_format=torch.channels_last)
-    return prepared.requires_grad_(False)
-
-
-def fold_batch_norms(module: nn.Module) -> nn.Module:
-    """Fold every eval-mode ``BatchNorm2d`` directly preceded by a ``Conv2d`` in the same
-    ``nn.Sequential`` into that conv (in place); the norm becomes an ``nn.Identity``."""
-    for child in module.children():
-        fold_batch_norms(child)
-    if isinstance(module, nn.Sequential):
-        for index in range(len(module) - 1):
-            conv, norm = module[index], module[index + 1]
-            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
-                module[index] = fuse_conv_bn_eval(conv, norm)
-                module[index + 1] = nn.Identity()
-    return module
+    prepared.requires_grad_(False)
+    if plan.pack_convolutions and device.type == "cpu":
+        pack_convolutions(prepared)
+    return prepared
 
 
 class Predictor:
@@ -135,8 +141,9 @@ class Predictor:
 
     ``optimize`` picks :func:`plan_for` the device (``False``: plain fp32 NCHW eval); an
     explicit ``plan`` overrides it (benchmarks compare plans this way). ``tile_size``
-    defaults to the checkpoint's, ``overlap`` to 64 px (a quarter tile at most), and
-    ``batch_size`` (tiles per forward pass) to 2 on CPU and 8 on CUDA.
+    defaults to the checkpoint's, raised to the plan's ``min_tile_size``; ``overlap`` to
+    64 px (a quarter tile at most); ``batch_size`` (tiles per forward pass) to the plan's,
+    else 2 on CPU and 8 on CUDA.
     """
 
     def __init__(
@@ -159,12 +166,13 @@ class Predictor:
         self.plan = plan or plan_for(self.device, optimize=optimize)
         self.net = prepare_net(net, self.plan, self.device)
         self.multiple = stride_multiple_of(net)
-        self.tile_size = meta.tile_size if tile_size is None else tile_size
+        self.tile_size = (
+            max(meta.tile_size, self.plan.min_tile_size) if tile_size is None else tile_size
+        )
         rounded = max(self.multiple, self.tile_size // self.multiple * self.multiple)
         self.overlap = min(DEFAULT_OVERLAP, rounded // 4) if overlap is None else overlap
-        self.batch_size = (
-            _DEFAULT_BATCH.get(self.device.type, 1) if batch_size is None else batch_size
-        )
+        default_batch = self.plan.batch_size or _DEFAULT_BATCH.get(self.device.type, 1)
+        self.batch_size = default_batch if batch_size is None else batch_size
         if self.batch_size < 1:
             raise InvalidParameter(f"batch_size must be >= 1, got {self.batch_size}")
         # Validate tile and overlap once, not per image.

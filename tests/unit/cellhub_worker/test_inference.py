@@ -20,14 +20,9 @@ from cellhub.errors import InvalidParameter, UnsupportedPixelType
 from cellhub.segmenter import Instances
 from cellhub_worker.checkpoint import CheckpointMeta, save_checkpoint
 from cellhub_worker.device import available_cpu_count, resolve_device
-from cellhub_worker.inference import (
-    PLAIN,
-    Predictor,
-    cpu_has_native_bf16,
-    fold_batch_norms,
-    plan_for,
-)
+from cellhub_worker.inference import CPU_TILE, PLAIN, Predictor, cpu_has_native_bf16, plan_for
 from cellhub_worker.learned import LearnedSegmenter
+from cellhub_worker.net_surgery import PackedConv2d, fold_batch_norms, pack_convolutions
 
 SMALL: dict[str, dict[str, Any]] = {
     "unet": {"widths": (8, 16, 32)},
@@ -106,6 +101,39 @@ def test_optimised_agrees_with_plain(architecture: str) -> None:
     confident = np.abs(plain - 0.5) > 0.1
     assert np.abs(fast - plain).mean() < 0.03
     assert ((fast > 0.5) == (plain > 0.5))[confident].mean() > 0.995
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="needs oneDNN")
+@pytest.mark.parametrize("architecture", sorted(SMALL))
+def test_packing_convolutions_preserves_outputs(architecture: str) -> None:
+    image = _blobs(64, 96)
+    net = _calibrated(_meta(architecture), image)
+    x = torch.from_numpy(image).permute(2, 0, 1)[None]
+    folded = fold_batch_norms(copy.deepcopy(net))
+    packed = pack_convolutions(copy.deepcopy(folded))
+    assert not any(isinstance(m, nn.Conv2d) for m in packed.modules())
+    fused = [m for m in packed.modules() if isinstance(m, PackedConv2d) and m.unary == "relu"]
+    assert fused
+    with torch.inference_mode():
+        torch.testing.assert_close(packed(x), folded(x), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("architecture", sorted(SMALL))
+def test_optimised_cpu_tiles_are_large_and_agree_with_small_tiles(architecture: str) -> None:
+    """The optimised CPU plan runs one big tile where the checkpoint's tile would need a
+    grid; blending several small tiles must give practically the same answer."""
+    image = _blobs(160, 640)
+    meta = _meta(architecture, tile_size=256)
+    net = _calibrated(meta, image)
+    big = Predictor(net, meta, "cpu", optimize=True)
+    assert big.tile_size == max(CPU_TILE, meta.tile_size)
+    assert big.batch_size == 1
+    small = Predictor(net, meta, "cpu", optimize=True, tile_size=256, batch_size=2)
+    reference = big.predict(image)
+    tiled = small.predict(image)
+    confident = np.abs(reference - 0.5) > 0.1
+    assert np.abs(tiled - reference).mean() < 0.03
+    assert ((tiled > 0.5) == (reference > 0.5))[confident].mean() > 0.995
 
 
 @pytest.mark.parametrize("architecture", sorted(SMALL))
