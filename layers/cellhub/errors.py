@@ -4,7 +4,13 @@
     ├── InvalidInput                  invalid_input   the caller asked for something malformed
     │   ├── InvalidParameter          invalid_parameter   a parameter is out of range / unknown
     │   ├── UnknownModel              unknown_model   no model of that name is registered
-    │   └── InputNotFound             not_found       a path or object does not exist
+    │   ├── InputNotFound             not_found       a path or object does not exist
+    │   │   └── BlobNotFound          not_found       no object or multipart upload by that key
+    │   └── UploadTooLarge            upload_too_large  an upload body over its signed size limit
+    ├── AccessDenied                  access_denied   a signed URL or form does not allow this
+    │   ├── SignatureInvalid          signature_invalid  missing, malformed or forged signature
+    │   ├── UrlExpired                url_expired     a genuine signature past its expiry
+    │   └── PolicyViolation           policy_violation  the request breaks its signed key or type
     ├── ImageError                    (per subclass)  an image cannot be used; fails that image only
     │   ├── EmptyImage                empty           zero bytes, or no pixels
     │   ├── CorruptImage              corrupt         truncated or undecodable data
@@ -12,7 +18,9 @@
     │   ├── UnsupportedPixelType      unsupported_pixel_type  dtype / layout we cannot segment
     │   └── ImageTooLarge             too_large       pixel count over the decompression-bomb cap
     ├── ProcessingError               processing_failed   a stage failed on valid input (a bug)
-    └── ExportError                   export_failed   an exporter could not write its output
+    ├── ExportError                   export_failed   an exporter could not write its output
+    └── QueueError                    queue_error     the job queue refused an operation
+        └── StaleReceipt              stale_receipt   the receipt handle no longer holds the message
 
 ``permanent`` says whether retrying the same input can ever succeed: permanent errors go
 straight to ``failed`` (or dead-letter) with their reason; the others may be retried.
@@ -55,6 +63,32 @@ class InputNotFound(InvalidInput):
     code = "not_found"
 
 
+class BlobNotFound(InputNotFound):
+    code = "not_found"
+
+
+class UploadTooLarge(InvalidInput):
+    code = "upload_too_large"
+
+
+class AccessDenied(CellhubError):
+    """A presigned URL or upload form does not allow the request; retrying it never helps."""
+
+    code = "access_denied"
+
+
+class SignatureInvalid(AccessDenied):
+    code = "signature_invalid"
+
+
+class UrlExpired(AccessDenied):
+    code = "url_expired"
+
+
+class PolicyViolation(AccessDenied):
+    code = "policy_violation"
+
+
 class ImageError(CellhubError):
     code = "image_error"
 
@@ -87,3 +121,19 @@ class ProcessingError(CellhubError):
 class ExportError(CellhubError):
     code = "export_failed"
     permanent = False
+
+
+class QueueError(CellhubError):
+    code = "queue_error"
+    permanent = False
+
+
+class StaleReceipt(QueueError):
+    """The message was received again (or is no longer in flight) since this handle was issued.
+
+    The holder has lost its claim: another consumer may be working on the message, so the
+    holder must stop, not retry the call.
+    """
+
+    code = "stale_receipt"
+    permanent = True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     default_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
     # Smallest object kept, in pixels; specks below this are noise at any magnification we serve.
     min_object_area_px: int = Field(default=16, ge=0)
+    # Key for the HMAC on the local blob store's signed URLs (32+ bytes). Every process serving
+    # one store must share it; None leaves the choice to the embedded server's start-up.
+    blob_signing_secret: SecretStr | None = None
 
 
 @lru_cache(maxsize=1)

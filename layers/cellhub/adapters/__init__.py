@@ -1,0 +1,1 @@
+"""Adapters: the AWS and local implementations of the ports in ``cellhub.ports``."""

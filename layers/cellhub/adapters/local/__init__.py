@@ -1,0 +1,1 @@
+"""Local adapters: the ports on one machine with no cloud (SQLite, the filesystem, in-process)."""
