@@ -28,25 +28,9 @@ from cellhub.errors import (
     UrlExpired,
 )
 
+from .conftest import Clock
+
 BASE_URL = "http://127.0.0.1:8000"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def signer(clock: Clock) -> UrlSigner:
-    return UrlSigner(b"unit-test-secret-".ljust(32, b"x"), clock=clock)
 
 
 @pytest.fixture

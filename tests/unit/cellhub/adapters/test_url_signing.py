@@ -14,25 +14,7 @@ from cellhub.adapters.local.url_signing import (
 )
 from cellhub.errors import InvalidParameter, SignatureInvalid, UrlExpired
 
-SECRET = b"s" * 32
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def signer(clock: Clock) -> UrlSigner:
-    return UrlSigner(SECRET, clock=clock)
+from .conftest import Clock
 
 
 def test_round_trip(signer: UrlSigner) -> None:
