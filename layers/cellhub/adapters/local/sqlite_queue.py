@@ -8,15 +8,14 @@ message. Each thread (and each forked process) opens its own connection in WAL m
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from cellhub.adapters.local.sqlite_database import SqliteDatabase
 from cellhub.errors import InvalidParameter, StaleReceipt
 from cellhub.ports import job_queue as port
 from cellhub.ports.job_queue import QueueDepth, ReceivedMessage
@@ -76,12 +75,10 @@ class SqliteJobQueue:
         self.max_receives = max_receives
         self.dead_letter = dead_letter
         self._clock = clock
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
+        self._database = SqliteDatabase(self.path)
         # Wakes long polls in this process at once when a message arrives here.
         self._arrivals = threading.Condition()
-        self._connection().executescript(_SCHEMA)
+        self._database.apply_schema(_SCHEMA)
 
     def send(
         self, body: str, *, delay_seconds: int = 0, deduplication_id: str | None = None
@@ -90,7 +87,7 @@ class SqliteJobQueue:
         port.check_delay(delay_seconds)
         now = self._clock()
         message_id = str(uuid.uuid4())
-        with self._transaction() as db:
+        with self._database.transaction() as db:
             if deduplication_id is not None:
                 key = (self.name, deduplication_id)
                 db.execute(
@@ -118,7 +115,7 @@ class SqliteJobQueue:
         message_ids: list[str] = []
         for chunk in port.in_batches(bodies):
             now = self._clock()
-            with self._transaction() as db:
+            with self._database.transaction() as db:
                 for body in chunk:
                     message_id = str(uuid.uuid4())
                     self._insert(db, message_id, body, now, now)
@@ -151,7 +148,7 @@ class SqliteJobQueue:
         port.check_visibility_timeout(timeout_seconds)
         message_id, token = _parse_receipt(receipt_handle)
         now = self._clock()
-        with self._transaction() as db:
+        with self._database.transaction() as db:
             row = self._find(db, message_id)
             if row is None or row[0] != token or row[1] <= now:
                 raise StaleReceipt("receipt no longer holds the message", message_id=message_id)
@@ -164,7 +161,7 @@ class SqliteJobQueue:
 
     def delete(self, receipt_handle: str) -> None:
         message_id, token = _parse_receipt(receipt_handle)
-        with self._transaction() as db:
+        with self._database.transaction() as db:
             row = self._find(db, message_id)
             if row is None:
                 return  # already acked, purged or dead-lettered: an ack may be retried
@@ -177,27 +174,23 @@ class SqliteJobQueue:
 
     def depth(self) -> QueueDepth:
         # One SELECT reads a consistent WAL snapshot; it needs no write lock.
-        counts = self._connection().execute(_DEPTH, (self._clock(), self.name)).fetchone()
+        counts = self._database.connection().execute(_DEPTH, (self._clock(), self.name)).fetchone()
         return QueueDepth(*(int(count) for count in counts))
 
     def purge(self) -> None:
-        with self._transaction() as db:
+        with self._database.transaction() as db:
             db.execute("DELETE FROM queue_messages WHERE queue = ?", (self.name,))
 
     def close(self) -> None:
         """Close every connection this object opened; call once no thread uses it any more."""
-        with self._connections_lock:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self._database.close()
 
     def _claim(self, max_messages: int, timeout: int) -> list[ReceivedMessage]:
         claimed: list[ReceivedMessage] = []
         while len(claimed) < max_messages:
             now = self._clock()
             doomed: list[tuple[str, str, float, str]] = []
-            with self._transaction() as db:
+            with self._database.transaction() as db:
                 rows = db.execute(
                     "SELECT message_id, body, sent_at, receive_count, first_received_at"
                     " FROM queue_messages WHERE queue = ? AND visible_at <= ?"
@@ -231,11 +224,11 @@ class SqliteJobQueue:
         if not doomed or target is None:
             return
         # Insert first, then delete: a crash in between duplicates a message, never loses it.
-        with target._transaction() as db:
+        with target._database.transaction() as db:
             for message_id, body, sent_at, _ in doomed:
                 target._insert(db, message_id, body, sent_at, target._clock())
         target._announce_arrival()
-        with self._transaction() as db:
+        with self._database.transaction() as db:
             db.executemany(
                 "DELETE FROM queue_messages"
                 " WHERE queue = ? AND message_id = ? AND receipt_token = ?",
@@ -263,34 +256,6 @@ class SqliteJobQueue:
     def _announce_arrival(self) -> None:
         with self._arrivals:
             self._arrivals.notify_all()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-
-    def _connection(self) -> sqlite3.Connection:
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid():
-            # isolation_level=None: transactions are opened explicitly, never implicitly.
-            db = sqlite3.connect(
-                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
-            db.execute("PRAGMA journal_mode=WAL")
-            # In WAL mode NORMAL survives a crashed process; only power loss can drop the
-            # last commits, and the metadata database shares that exposure anyway.
-            db.execute("PRAGMA synchronous=NORMAL")
-            with self._connections_lock:
-                self._connections.append(db)
-            local.connection, local.pid = db, os.getpid()
-        connection: sqlite3.Connection = local.connection
-        return connection
 
 
 def _parse_receipt(receipt_handle: str) -> tuple[str, str]:
