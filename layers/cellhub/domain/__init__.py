@@ -1,0 +1,1 @@
+"""Domain records: the plain, typed data the services and repositories exchange."""
