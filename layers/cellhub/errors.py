@@ -6,11 +6,26 @@
     │   ├── UnknownModel              unknown_model   no model of that name is registered
     │   ├── InputNotFound             not_found       a path or object does not exist
     │   │   └── BlobNotFound          not_found       no object or multipart upload by that key
-    │   └── UploadTooLarge            upload_too_large  an upload body over its signed size limit
+    │   ├── UploadTooLarge            upload_too_large  an upload body over its signed size limit
+    │   └── WeakPassword              weak_password   a new password fails the password policy
     ├── AccessDenied                  access_denied   a signed URL or form does not allow this
     │   ├── SignatureInvalid          signature_invalid  missing, malformed or forged signature
     │   ├── UrlExpired                url_expired     a genuine signature past its expiry
     │   └── PolicyViolation           policy_violation  the request breaks its signed key or type
+    ├── AuthenticationError           authentication_failed  the caller's identity is unproven
+    │   ├── InvalidCredentials        invalid_credentials  unknown email or wrong password, alike
+    │   └── InvalidToken              invalid_token   forged, malformed, expired, used or revoked
+    ├── NotFound                      not_found       no such record, or not one the caller may see
+    │   ├── ProjectNotFound           not_found       no project by that id
+    │   ├── MemberNotFound            not_found       the user is not a member of the project
+    │   ├── ImageNotFound             not_found       no image by that id in that project
+    │   ├── JobNotFound               not_found       no job by that id
+    │   └── ExportNotFound            not_found       no export by that id
+    ├── Conflict                      conflict        the request clashes with the stored state
+    │   ├── EmailTaken                email_taken     an account already has that email address
+    │   ├── DuplicateRecord           already_exists  a record with that id or key exists
+    │   ├── LastOwnerRequired         last_owner      the change would leave a project without owner
+    │   └── SegmentationVersionConflict  version_conflict  saved from a stale version
     ├── ImageError                    (per subclass)  an image cannot be used; fails that image only
     │   ├── EmptyImage                empty           zero bytes, or no pixels
     │   ├── CorruptImage              corrupt         truncated or undecodable data
@@ -71,6 +86,12 @@ class UploadTooLarge(InvalidInput):
     code = "upload_too_large"
 
 
+class WeakPassword(InvalidInput):
+    """A new password fails the policy in ``cellhub.services.passwords``."""
+
+    code = "weak_password"
+
+
 class AccessDenied(CellhubError):
     """A presigned URL or upload form does not allow the request; retrying it never helps."""
 
@@ -87,6 +108,78 @@ class UrlExpired(AccessDenied):
 
 class PolicyViolation(AccessDenied):
     code = "policy_violation"
+
+
+class AuthenticationError(CellhubError):
+    """The caller's identity could not be established; the reason stays vague on purpose."""
+
+    code = "authentication_failed"
+
+
+class InvalidCredentials(AuthenticationError):
+    # One error for an unknown email and a wrong password, so login cannot probe for accounts.
+    code = "invalid_credentials"
+
+
+class InvalidToken(AuthenticationError):
+    code = "invalid_token"
+
+
+class Conflict(CellhubError):
+    code = "conflict"
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+
+
+class DuplicateRecord(Conflict):
+    code = "already_exists"
+
+
+class LastOwnerRequired(Conflict):
+    """Removing or demoting this member would leave the project without an owner."""
+
+    code = "last_owner"
+
+
+class SegmentationVersionConflict(Conflict):
+    """The editor started from an older version than the stored latest one.
+
+    ``details["current_version"]`` is the latest version, so the client can reload it.
+    """
+
+    code = "version_conflict"
+
+    def __init__(self, reason: str, *, current_version: int, **details: Any) -> None:
+        super().__init__(reason, current_version=current_version, **details)
+        self.current_version = current_version
+
+
+class NotFound(CellhubError):
+    """No such record; also what a caller gets for a record it may not see (never a 403)."""
+
+    code = "not_found"
+
+
+class ProjectNotFound(NotFound):
+    code = "not_found"
+
+
+class MemberNotFound(NotFound):
+    code = "not_found"
+
+
+class ImageNotFound(NotFound):
+    code = "not_found"
+
+
+class JobNotFound(NotFound):
+    code = "not_found"
+
+
+class ExportNotFound(NotFound):
+    code = "not_found"
 
 
 class ImageError(CellhubError):

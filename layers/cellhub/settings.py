@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # Key for the HMAC on the local blob store's signed URLs (32+ bytes). Every process serving
     # one store must share it; None leaves the choice to the embedded server's start-up.
     blob_signing_secret: SecretStr | None = None
+    # HS256 key for access tokens (32+ bytes). Every process that verifies tokens must share
+    # it; None leaves the choice to the embedded server's start-up, as for the blob secret.
+    jwt_secret: SecretStr | None = None
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,83 @@
+"""The jobs repository port: segmentation jobs and exports, advanced by queue handlers.
+
+Counters and states change through conditional, atomic calls because several workers finish
+images of one job at the same moment and every handler may run twice. DynamoDB mapping
+(job item [``PROJECT#p``/``JOB#id``], export item [``PROJECT#p``/``EXPORT#id``], GSI1 on
+``JOB#id`` / ``EXPORT#id`` for look-ups by id):
+
+- ``record_progress``: ``UpdateItem ... ADD done :d, failed :f`` with ``ReturnValues=ALL_NEW``
+  (atomic without a read); the idempotency of a single image's count is the caller's, who
+  counts only when ``ImagesRepository.update_status`` returned True.
+- ``set_job_state`` / ``set_export_state``: ``UpdateItem`` with ``#state IN (:from...)``;
+  a failed condition returns False.
+- ``set_export_progress``: ``UpdateItem`` with ``#state = :running``, so a cancelled export
+  learns of it on its next progress write.
+- jobs by state: a sparse GSI2 [``ACTIVE#project``/``JOB#created#id``] that only active jobs
+  carry; the key attribute is removed when the job ends.
+
+An export's ``image_ids`` can list 10,000 ids (~350 KB); the DynamoDB adapter stores larger
+selections in the blob store rather than in the item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Protocol
+
+from cellhub.domain.jobs import Export, ExportState, Job, JobState
+
+
+class JobsRepository(Protocol):
+    """Jobs and exports. Safe to call from several threads and processes at once."""
+
+    def create_job(self, job: Job) -> None:
+        """Raise ``ProjectNotFound`` for a missing project, ``DuplicateRecord`` for a used id."""
+        ...
+
+    def get_job(self, project_id: str, job_id: str) -> Job | None:
+        """The job, or None when it does not exist *in this project*."""
+        ...
+
+    def record_progress(self, job_id: str, *, done: int = 0, failed: int = 0) -> Job:
+        """Add to the job's done/failed counts atomically; return the job after the change."""
+        ...
+
+    def set_job_state(
+        self, job_id: str, from_states: Collection[JobState], to_state: JobState
+    ) -> bool:
+        """Move the job to ``to_state`` only if its state is one of ``from_states``."""
+        ...
+
+    def list_active_jobs(self, project_id: str) -> list[Job]:
+        """Queued and running jobs of the project, oldest first."""
+        ...
+
+    def create_export(self, export: Export) -> None:
+        """Raise ``ProjectNotFound`` for a missing project, ``DuplicateRecord`` for a used id."""
+        ...
+
+    def get_export(self, project_id: str, export_id: str) -> Export | None:
+        """The export, or None when it does not exist *in this project*."""
+        ...
+
+    def set_export_progress(self, export_id: str, progress: float) -> bool:
+        """Record progress (0.0..1.0) of a running export; False when it is not running."""
+        ...
+
+    def set_export_state(
+        self,
+        export_id: str,
+        from_states: Collection[ExportState],
+        to_state: ExportState,
+        *,
+        blob_key: str | None = None,
+        error: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> bool:
+        """Move the export to ``to_state`` only if its state is one of ``from_states``.
+
+        The given ``blob_key`` / ``error`` / ``expires_at`` are stored with the change;
+        ``to_state`` DONE also sets progress to 1.0.
+        """
+        ...
