@@ -11,12 +11,10 @@ import builtins
 import sqlite3
 from collections.abc import Collection, Sequence
 from dataclasses import fields, replace
-from pathlib import Path
 from typing import Any
 
-from cellhub.adapters.local.sqlite_database import SqliteDatabase
 from cellhub.adapters.local.sqlite_records import (
-    SCHEMA,
+    SqliteMetadataRepository,
     decode_cursor,
     encode_cursor,
     time_from_text,
@@ -49,15 +47,8 @@ _SORT_COLUMN = {"created": "created_at", "name": "name"}
 _DELETE_CHUNK = 500
 
 
-class SqliteImagesRepository:
+class SqliteImagesRepository(SqliteMetadataRepository):
     """An ``ImagesRepository`` in the SQLite file at ``path`` (or an open ``SqliteDatabase``)."""
-
-    def __init__(self, database: SqliteDatabase | Path | str) -> None:
-        self._db = database if isinstance(database, SqliteDatabase) else SqliteDatabase(database)
-        self._db.apply_schema(SCHEMA)
-
-    def close(self) -> None:
-        self._db.close()
 
     def add_many(self, images: Sequence[Image]) -> None:
         if not images:

@@ -10,12 +10,10 @@ import json
 import sqlite3
 from collections.abc import Collection
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from cellhub.adapters.local.sqlite_database import SqliteDatabase
 from cellhub.adapters.local.sqlite_records import (
-    SCHEMA,
+    SqliteMetadataRepository,
     optional_time_to_text,
     time_from_text,
     time_to_text,
@@ -33,15 +31,8 @@ _EXPORT_COLUMNS = (
 )
 
 
-class SqliteJobsRepository:
+class SqliteJobsRepository(SqliteMetadataRepository):
     """A ``JobsRepository`` in the SQLite file at ``path`` (or an open ``SqliteDatabase``)."""
-
-    def __init__(self, database: SqliteDatabase | Path | str) -> None:
-        self._db = database if isinstance(database, SqliteDatabase) else SqliteDatabase(database)
-        self._db.apply_schema(SCHEMA)
-
-    def close(self) -> None:
-        self._db.close()
 
     def create_job(self, job: Job) -> None:
         self._insert(

@@ -10,11 +10,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import asdict, replace
-from pathlib import Path
 
-from cellhub.adapters.local.sqlite_database import SqliteDatabase
 from cellhub.adapters.local.sqlite_records import (
-    SCHEMA,
+    SqliteMetadataRepository,
     decode_cursor,
     encode_cursor,
     time_from_text,
@@ -28,15 +26,8 @@ _PROJECT_COLUMNS = "p.id, p.name, p.owner_id, p.created_at, p.settings"
 _ROLE_ORDER = {Role.OWNER: 0, Role.EDITOR: 1, Role.VIEWER: 2}
 
 
-class SqliteProjectsRepository:
+class SqliteProjectsRepository(SqliteMetadataRepository):
     """A ``ProjectsRepository`` in the SQLite file at ``path`` (or an open ``SqliteDatabase``)."""
-
-    def __init__(self, database: SqliteDatabase | Path | str) -> None:
-        self._db = database if isinstance(database, SqliteDatabase) else SqliteDatabase(database)
-        self._db.apply_schema(SCHEMA)
-
-    def close(self) -> None:
-        self._db.close()
 
     def create(self, project: Project) -> None:
         with self._db.transaction() as db:

@@ -14,8 +14,10 @@ import base64
 import binascii
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from cellhub.adapters.local.sqlite_database import SqliteDatabase
 from cellhub.errors import InvalidParameter
 
 SCHEMA = """
@@ -99,3 +101,14 @@ def decode_cursor(cursor: str, kind: str) -> tuple[Any, str]:
     if cursor_kind != kind or not isinstance(record_id, str):
         raise InvalidParameter("page cursor belongs to another listing", cursor=cursor)
     return sort_value, record_id
+
+
+class SqliteMetadataRepository:
+    """Base of the metadata repositories: one shared database file, tables made on open."""
+
+    def __init__(self, database: SqliteDatabase | Path | str) -> None:
+        self._db = database if isinstance(database, SqliteDatabase) else SqliteDatabase(database)
+        self._db.apply_schema(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
