@@ -18,16 +18,8 @@ def run(args: argparse.Namespace) -> int:
 
     cards = list_models()
     if args.json:
-        print(json.dumps([_card_dict(c) for c in cards], indent=2, default=str))
+        print(json.dumps([c.model_dump() for c in cards], indent=2, default=str))
         return 0
     for card in cards:
         print(f"{card.name:<24} {card.version:<10} {card.architecture:<14} {card.description}")
     return 0
-
-
-def _card_dict(card: Any) -> dict[str, Any]:
-    if hasattr(card, "model_dump"):
-        return dict(card.model_dump())
-    from dataclasses import asdict
-
-    return asdict(card)

@@ -7,6 +7,8 @@ import functools
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -150,24 +152,19 @@ def _default_workers(kind: str) -> int:
     return 1 if kind != "classical" else max(1, min(4, os.cpu_count() or 1))
 
 
-class _open_sink:  # noqa: N801 - used as a context manager, reads like a function
-    def __init__(self, output: Path) -> None:
-        self.output = output
-        self._file: Any = None
-
-    def __enter__(self) -> ExportSink:
-        if self.output.suffix.lower() == ".zip":
-            self.output.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.output.open("wb")
-            self.sink: ExportSink = ZipSink(self._file)
-        else:
-            self.sink = DirectorySink(self.output)
-        return self.sink
-
-    def __exit__(self, *exc: object) -> None:
-        self.sink.close()
-        if self._file is not None:
-            self._file.close()
+@contextmanager
+def _open_sink(output: Path) -> Iterator[ExportSink]:
+    """A folder sink, or a single ZIP when ``output`` ends in ``.zip``."""
+    if output.suffix.lower() != ".zip":
+        yield DirectorySink(output)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("wb") as stream:
+        sink = ZipSink(stream)
+        try:
+            yield sink
+        finally:
+            sink.close()  # even after a failure: a ZIP of what was written stays readable
 
 
 def _print_report(report: BatchReport, output: Path) -> None:
