@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(default=400_000_000, gt=0)
     # Largest file read at all (bytes); the hub's upload limit is separate.
     max_image_bytes: int = Field(default=2 * 1024**3, gt=0)
+    # Largest file one upload may declare (200 MiB); the thumbnail handler holds a whole
+    # original in memory, so this bounds its footprint.
+    max_upload_bytes: int = Field(default=200 * 1024**2, gt=0)
     default_model: str = "classical"
     default_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
     # Smallest object kept, in pixels; specks below this are noise at any magnification we serve.
