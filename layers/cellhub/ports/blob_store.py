@@ -3,7 +3,7 @@
 Rules every adapter keeps, taken from S3 so that the S3 adapter stays thin:
 
 - **Keys** are relative POSIX paths checked by ``validate_key``. Services build them from ids
-  (``projects/<project_id>/images/<image_id>/original``), never from a user's file name: a
+  (``projects/<project_id>/originals/<image_id>``), never from a user's file name: a
   file name is display data kept in the metadata store, so no upload can choose where it lands.
 - **Writes are atomic.** A reader sees the old object, the new one, or none; never part of one.
 - **ETags** are S3's: the hex MD5 of the content for a single-part write, and
