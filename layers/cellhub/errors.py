@@ -12,6 +12,8 @@
     │   ├── SignatureInvalid          signature_invalid  missing, malformed or forged signature
     │   ├── UrlExpired                url_expired     a genuine signature past its expiry
     │   └── PolicyViolation           policy_violation  the request breaks its signed key or type
+    ├── PermissionDenied              forbidden       a member whose role does not allow this
+    ├── RateLimited                   rate_limited    too many attempts; retry after details["retry_after"]
     ├── AuthenticationError           authentication_failed  the caller's identity is unproven
     │   ├── InvalidCredentials        invalid_credentials  unknown email or wrong password, alike
     │   └── InvalidToken              invalid_token   forged, malformed, expired, used or revoked
@@ -108,6 +110,15 @@ class UrlExpired(AccessDenied):
 
 class PolicyViolation(AccessDenied):
     code = "policy_violation"
+
+
+class PermissionDenied(CellhubError):
+    code = "forbidden"
+
+
+class RateLimited(CellhubError):
+    code = "rate_limited"
+    permanent = False
 
 
 class AuthenticationError(CellhubError):
