@@ -13,7 +13,7 @@
     │   ├── UrlExpired                url_expired     a genuine signature past its expiry
     │   └── PolicyViolation           policy_violation  the request breaks its signed key or type
     ├── PermissionDenied              forbidden       a member whose role does not allow this
-    ├── RateLimited                   rate_limited    too many attempts; retry after details["retry_after"]
+    ├── RateLimited                   rate_limited    too many attempts; see details.retry_after
     ├── AuthenticationError           authentication_failed  the caller's identity is unproven
     │   ├── InvalidCredentials        invalid_credentials  unknown email or wrong password, alike
     │   └── InvalidToken              invalid_token   forged, malformed, expired, used or revoked

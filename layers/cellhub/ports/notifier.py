@@ -10,6 +10,7 @@ an in-process registry of WebSocket connections in the embedded hub, and
 from __future__ import annotations
 
 import threading
+from collections import deque
 from typing import Protocol
 
 from cellhub.domain.events import LiveEvent
@@ -22,11 +23,14 @@ class Notifier(Protocol):
 
 
 class RecordingNotifier:
-    """Keeps every published event in memory, in order; thread-safe."""
+    """Keeps the latest ``max_events`` published events in memory, in order; thread-safe.
 
-    def __init__(self) -> None:
+    Bounded so a long-running process that nobody reads from does not grow without end.
+    """
+
+    def __init__(self, max_events: int = 10_000) -> None:
         self._lock = threading.Lock()
-        self._events: list[LiveEvent] = []
+        self._events: deque[LiveEvent] = deque(maxlen=max_events)
 
     def publish(self, event: LiveEvent) -> None:
         with self._lock:

@@ -1,0 +1,61 @@
+"""``cellhub serve``: the whole hub in one process — API, thumbnail and export handling,
+segmentation workers — on SQLite, a filesystem blob store and durable local queues."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import logging
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from cellhub.segmenter import Segmenter
+from cellhub_api.app import create_app
+from cellhub_local.demo import ensure_demo
+from cellhub_local.queue_pumps import start_pumps, stop_pumps
+from cellhub_local.wiring import MAX_RECEIVES, build_local_services
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(verbs: Any) -> None:
+    parser = verbs.add_parser("serve", help="run the hub on this machine (no cloud needed)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--data", type=Path, default=Path(".cellhub"), help="data directory")
+    parser.add_argument("--segment-workers", type=int, default=1, help="segmentation threads")
+    parser.add_argument("--demo", action="store_true", help="create a demo account and project")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    public_url = f"http://{args.host}:{args.port}"
+    services = build_local_services(args.data, public_url=public_url)
+    if args.demo:
+        demo = ensure_demo(services)
+        print(f"demo account: {demo.email} / {demo.password} (project {demo.project_id})")
+    pumps = start_pumps(
+        services,
+        _segmenters(),
+        segment_workers=args.segment_workers,
+        max_receives=MAX_RECEIVES,
+    )
+    print(f"Cell Segmentation Hub on {public_url} (data in {args.data.resolve()})")
+    try:
+        uvicorn.run(create_app(services), host=args.host, port=args.port, log_level="warning")
+    finally:
+        stop_pumps(pumps)
+    return 0
+
+
+def _segmenters() -> Any:
+    from cellhub_worker.registry import load_segmenter
+
+    @functools.cache
+    def segmenter_for(model: str) -> Segmenter:
+        # Heavy things load once: one segmenter per model for the life of the process.
+        return load_segmenter(model)
+
+    return segmenter_for
