@@ -2,6 +2,26 @@
 
 from fastapi import APIRouter
 
-from cellhub_api.routes import health
+from cellhub_api.routes import (
+    auth,
+    blobs,
+    exports,
+    health,
+    images,
+    jobs,
+    models,
+    projects,
+    segmentations,
+)
 
-ROUTERS: list[APIRouter] = [health.router]
+ROUTERS: list[APIRouter] = [
+    health.router,
+    auth.router,
+    projects.router,
+    segmentations.router,
+    exports.router,
+    models.router,
+    images.router,
+    blobs.router,
+    jobs.router,
+]
