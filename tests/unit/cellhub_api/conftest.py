@@ -1,7 +1,9 @@
 """API fixtures: an embedded hub under ``tmp_path``, a test client, and logged-in users.
 
 ``login(email)`` registers the address (if new), verifies it from the outbox mail, logs in
-and returns ``Authorization`` headers. The client's rate limiter is generous, so tests that
+and returns ``Authorization`` headers. ``sign_up(email)`` does the same through the services
+for a new address and also returns the user id; ``member(project_id, user_id, role)`` adds a
+user to a project. The client's rate limiter is generous, so tests that
 make many accounts are not throttled; rate-limit tests install a tight one.
 """
 
@@ -17,6 +19,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from cellhub.domain.projects import Member, Role
 from cellhub.services.passwords import Passwords
 from cellhub_api.app import create_app
 from cellhub_api.container import HubServices
@@ -26,8 +29,11 @@ from cellhub_local.wiring import build_local_services
 PASSWORD = "correct horse battery"
 PUBLIC_URL = "http://testserver"
 
-Login = Callable[[str], dict[str, str]]
+Headers = dict[str, str]
+Login = Callable[[str], Headers]
 MailedToken = Callable[[str, str], str]
+SignUp = Callable[[str], tuple[str, Headers]]
+AddMember = Callable[[str, str, Role], None]
 
 
 @pytest.fixture
@@ -84,3 +90,26 @@ def login(client: TestClient, mailed_token: MailedToken) -> Login:
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     return log_in
+
+
+@pytest.fixture
+def sign_up(services: HubServices, mailed_token: MailedToken) -> SignUp:
+    """``sign_up(email)``: register, verify and log in a new user; ``(user_id, headers)``."""
+
+    def register(email: str) -> tuple[str, Headers]:
+        user = services.accounts.register(email, PASSWORD)
+        services.accounts.verify_email(mailed_token(email, "confirm"))
+        tokens = services.accounts.login(email, PASSWORD)
+        return user.id, {"Authorization": f"Bearer {tokens.access}"}
+
+    return register
+
+
+@pytest.fixture
+def member(services: HubServices) -> AddMember:
+    """``member(project_id, user_id, role)``: add an existing user to a project."""
+
+    def add(project_id: str, user_id: str, role: Role) -> None:
+        services.projects.add_member(Member(project_id, user_id, role))
+
+    return add

@@ -24,7 +24,7 @@ from cellhub.services.uploads import UploadService
 from cellhub_api.app import create_app
 from cellhub_api.container import HubServices
 
-PASSWORD = "correct horse battery"
+from .conftest import SignUp
 
 
 def png_bytes(width: int = 40, height: int = 30) -> bytes:
@@ -34,13 +34,12 @@ def png_bytes(width: int = 40, height: int = 30) -> bytes:
 
 
 @pytest.fixture
-def owner(services: HubServices) -> tuple[dict[str, str], str]:
+def owner(services: HubServices, sign_up: SignUp) -> tuple[dict[str, str], str]:
     """The owner's headers and a project of theirs."""
-    user = services.accounts.register("owner@example.org", PASSWORD)
-    token = services.accounts.login("owner@example.org", PASSWORD).access
-    project = Project.new("Cells", user.id)
+    user_id, headers = sign_up("owner@example.org")
+    project = Project.new("Cells", user_id)
     services.projects.create(project)
-    return {"Authorization": f"Bearer {token}"}, project.id
+    return headers, project.id
 
 
 def plan_one(

@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from cellhub.adapters.local.filesystem_blobs import FilesystemBlobStore
 from cellhub.domain.images import Image, ImageStatus
-from cellhub.domain.projects import Member, Project, Role
+from cellhub.domain.projects import Project, Role
 from cellhub.errors import SignatureInvalid
-from cellhub.services.passwords import Passwords
-from cellhub_api.app import create_app
 from cellhub_api.container import HubServices
-from cellhub_local.wiring import build_local_services
 
-PASSWORD = "correct horse battery"
-CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, hash_len=16, salt_len=8)
+from .conftest import AddMember, Headers, SignUp
+
 SIZE = 64
-Headers = dict[str, str]
 
 
 @dataclass
@@ -40,18 +33,9 @@ class Hub:
         return f"/projects/{self.project_id}/exports{suffix}"
 
 
-def sign_up(services: HubServices, email: str) -> tuple[str, Headers]:
-    user = services.accounts.register(email, PASSWORD)
-    tokens = services.accounts.login(email, PASSWORD)
-    return user.id, {"Authorization": f"Bearer {tokens.access}"}
-
-
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
-    services = build_local_services(
-        tmp_path / "hub", public_url="http://127.0.0.1:8000", passwords=Passwords(CHEAP)
-    )
-    owner_id, owner = sign_up(services, "owner@example.org")
+def hub(services: HubServices, client: TestClient, sign_up: SignUp) -> Hub:
+    owner_id, owner = sign_up("owner@example.org")
     project = Project.new("Cells", owner_id)
     services.projects.create(project)
     for name in ("a.png", "b.png"):
@@ -65,20 +49,13 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
         services.editing.save(
             project.id, image.id, base_version=0, polygons=[{"exterior": ring}], user_id=owner_id
         )
-    with TestClient(create_app(services)) as client:
-        yield Hub(services, client, owner, project.id)
+    return Hub(services, client, owner, project.id)
 
 
 def local_blobs(hub: Hub) -> FilesystemBlobStore:
     blobs = hub.services.blobs
     assert isinstance(blobs, FilesystemBlobStore)
     return blobs
-
-
-def member(hub: Hub, email: str, role: Role) -> Headers:
-    user_id, headers = sign_up(hub.services, email)
-    hub.services.projects.add_member(Member(hub.project_id, user_id, role))
-    return headers
 
 
 def request_export(hub: Hub, **fields: Any) -> dict[str, Any]:
@@ -153,8 +130,11 @@ def test_an_unknown_export_is_404(hub: Hub) -> None:
     assert hub.client.get(hub.url("/nope"), headers=hub.owner).status_code == 404
 
 
-def test_a_viewer_follows_and_downloads_but_cannot_create_or_cancel(hub: Hub) -> None:
-    viewer = member(hub, "viewer@example.org", Role.VIEWER)
+def test_a_viewer_follows_and_downloads_but_cannot_create_or_cancel(
+    hub: Hub, sign_up: SignUp, member: AddMember
+) -> None:
+    viewer_id, viewer = sign_up("viewer@example.org")
+    member(hub.project_id, viewer_id, Role.VIEWER)
     export = request_export(hub)
     body = {"formats": ["coco"], "image_ids": None, "pixel_size_um": None}
     assert hub.client.post(hub.url(), json=body, headers=viewer).status_code == 403
@@ -166,10 +146,10 @@ def test_a_viewer_follows_and_downloads_but_cannot_create_or_cancel(hub: Hub) ->
     assert download.status_code == 200
 
 
-def test_a_non_member_gets_404_on_every_route(hub: Hub) -> None:
+def test_a_non_member_gets_404_on_every_route(hub: Hub, sign_up: SignUp) -> None:
     export = request_export(hub)
     hub.services.exports.run(export["id"], hub.project_id)
-    _, stranger = sign_up(hub.services, "stranger@example.org")
+    _, stranger = sign_up("stranger@example.org")
     body = {"formats": ["coco"], "image_ids": None, "pixel_size_um": None}
     responses = [
         hub.client.post(hub.url(), json=body, headers=stranger),

@@ -10,32 +10,24 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image as PILImage
 
-from cellhub.domain.accounts import User
 from cellhub.domain.images import ImageStatus
-from cellhub.domain.projects import Member, Project, Role
+from cellhub.domain.projects import Project, Role
 from cellhub_api.container import HubServices
 
-PASSWORD = "correct horse battery"
-Headers = dict[str, str]
-
-
-def headers_of(services: HubServices, email: str) -> tuple[User, Headers]:
-    user = services.accounts.register(email, PASSWORD)
-    token = services.accounts.login(email, PASSWORD).access
-    return user, {"Authorization": f"Bearer {token}"}
+from .conftest import AddMember, Headers, SignUp
 
 
 @pytest.fixture
 def project(
-    client: TestClient, services: HubServices
+    client: TestClient, services: HubServices, sign_up: SignUp, member: AddMember
 ) -> tuple[str, list[str], Headers, Headers, Headers]:
     """A project with two ready images, and its owner's, a viewer's and a stranger's headers."""
-    owner, owner_headers = headers_of(services, "owner@example.org")
-    viewer, viewer_headers = headers_of(services, "viewer@example.org")
-    _, stranger_headers = headers_of(services, "stranger@example.org")
-    created = Project.new("Cells", owner.id)
+    owner_id, owner_headers = sign_up("owner@example.org")
+    viewer_id, viewer_headers = sign_up("viewer@example.org")
+    _, stranger_headers = sign_up("stranger@example.org")
+    created = Project.new("Cells", owner_id)
     services.projects.create(created)
-    services.projects.add_member(Member(created.id, viewer.id, Role.VIEWER))
+    member(created.id, viewer_id, Role.VIEWER)
     buffer = io.BytesIO()
     PILImage.new("L", (16, 12), color=9).save(buffer, format="PNG")
     data = buffer.getvalue()

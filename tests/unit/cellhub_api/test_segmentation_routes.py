@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from cellhub.domain.images import Image, ImageStatus
-from cellhub.domain.projects import Member, Project, Role
-from cellhub.services.passwords import Passwords
-from cellhub_api.app import create_app
+from cellhub.domain.projects import Project, Role
 from cellhub_api.container import HubServices
-from cellhub_local.wiring import build_local_services
 
-PASSWORD = "correct horse battery"
-CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, hash_len=16, salt_len=8)
+from .conftest import AddMember, Headers, SignUp
+
 SIZE = 64
-Headers = dict[str, str]
 
 
 @dataclass
@@ -36,23 +29,14 @@ class Hub:
         return f"/projects/{self.project_id}/images/{self.image_id}/segmentation{suffix}"
 
 
-def sign_up(services: HubServices, email: str) -> tuple[str, Headers]:
-    user = services.accounts.register(email, PASSWORD)
-    tokens = services.accounts.login(email, PASSWORD)
-    return user.id, {"Authorization": f"Bearer {tokens.access}"}
-
-
 def square(x: float, y: float, side: float, polygon_id: int = 0) -> dict[str, Any]:
     ring = [[x, y], [x + side, y], [x + side, y + side], [x, y + side]]
     return {"id": polygon_id, "exterior": ring, "holes": [], "class": "object"}
 
 
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
-    services = build_local_services(
-        tmp_path / "hub", public_url="http://127.0.0.1:8000", passwords=Passwords(CHEAP)
-    )
-    owner_id, owner = sign_up(services, "owner@example.org")
+def hub(services: HubServices, client: TestClient, sign_up: SignUp) -> Hub:
+    owner_id, owner = sign_up("owner@example.org")
     project = Project.new("Cells", owner_id)
     services.projects.create(project)
     image = Image.new(project.id, "a.png", size=10, content_type="image/png", blob_key="o/a")
@@ -64,14 +48,7 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
     services.editing.save(
         project.id, image.id, base_version=0, polygons=[square(4, 4, 10)], user_id=owner_id
     )
-    with TestClient(create_app(services)) as client:
-        yield Hub(services, client, owner, project.id, image.id)
-
-
-def member(hub: Hub, email: str, role: Role) -> Headers:
-    user_id, headers = sign_up(hub.services, email)
-    hub.services.projects.add_member(Member(hub.project_id, user_id, role))
-    return headers
+    return Hub(services, client, owner, project.id, image.id)
 
 
 def test_get_latest_returns_document_metrics_and_etag(hub: Hub) -> None:
@@ -160,8 +137,11 @@ def test_a_missing_version_is_404(hub: Hub) -> None:
     assert hub.client.get(hub.url("/versions/9"), headers=hub.owner).status_code == 404
 
 
-def test_a_viewer_reads_but_cannot_save_or_revert(hub: Hub) -> None:
-    viewer = member(hub, "viewer@example.org", Role.VIEWER)
+def test_a_viewer_reads_but_cannot_save_or_revert(
+    hub: Hub, sign_up: SignUp, member: AddMember
+) -> None:
+    viewer_id, viewer = sign_up("viewer@example.org")
+    member(hub.project_id, viewer_id, Role.VIEWER)
     assert hub.client.get(hub.url(), headers=viewer).status_code == 200
     body = {"polygons": [square(4, 4, 20)], "base_version": 1}
     assert hub.client.put(hub.url(), json=body, headers=viewer).status_code == 403
@@ -169,14 +149,15 @@ def test_a_viewer_reads_but_cannot_save_or_revert(hub: Hub) -> None:
     assert hub.client.post(hub.url("/revert"), json=revert, headers=viewer).status_code == 403
 
 
-def test_an_editor_can_save(hub: Hub) -> None:
-    editor = member(hub, "editor@example.org", Role.EDITOR)
+def test_an_editor_can_save(hub: Hub, sign_up: SignUp, member: AddMember) -> None:
+    editor_id, editor = sign_up("editor@example.org")
+    member(hub.project_id, editor_id, Role.EDITOR)
     body = {"polygons": [square(4, 4, 20)], "base_version": 1}
     assert hub.client.put(hub.url(), json=body, headers=editor).status_code == 200
 
 
-def test_a_non_member_gets_404_on_every_route(hub: Hub) -> None:
-    _, stranger = sign_up(hub.services, "stranger@example.org")
+def test_a_non_member_gets_404_on_every_route(hub: Hub, sign_up: SignUp) -> None:
+    _, stranger = sign_up("stranger@example.org")
     body = {"polygons": [square(4, 4, 20)], "base_version": 1}
     revert = {"to_version": 1, "base_version": 1}
     responses = [
