@@ -27,7 +27,7 @@ from cellhub.adapters.local.sqlite_jobs import SqliteJobsRepository
 from cellhub.adapters.local.sqlite_projects import SqliteProjectsRepository
 from cellhub.adapters.local.sqlite_queue import SqliteJobQueue
 from cellhub.adapters.local.url_signing import UrlSigner
-from cellhub.ports.notifier import Notifier, RecordingNotifier
+from cellhub.ports.notifier import Notifier
 from cellhub.services.access_tokens import AccessTokens
 from cellhub.services.accounts import AccountService
 from cellhub.services.editing import EditingService
@@ -37,6 +37,7 @@ from cellhub.services.segmentation_jobs import SegmentationJobs
 from cellhub.services.uploads import UploadService
 from cellhub.settings import Settings, get_settings
 from cellhub_api.container import HubServices
+from cellhub_api.live import LiveConnections
 
 # A message whose work failed this many times is dead-lettered and its images marked failed.
 MAX_RECEIVES = 3
@@ -54,7 +55,8 @@ def build_local_services(
     settings = settings or get_settings()
     data_dir.mkdir(parents=True, exist_ok=True)
     keys = _signing_keys(data_dir, settings)
-    notifier = notifier or RecordingNotifier()
+    # The /ws route serves live events only when the notifier is this registry.
+    notifier = notifier if notifier is not None else LiveConnections()
     metadata = SqliteDatabase(data_dir / "hub.sqlite3")
     users = SqliteAccountsRepository(data_dir / "hub.sqlite3")
     projects = SqliteProjectsRepository(metadata)

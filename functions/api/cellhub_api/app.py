@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from cellhub import __version__
 from cellhub_api.container import HubServices
 from cellhub_api.errors import install_error_handlers
+from cellhub_api.observability import install_request_metrics
 from cellhub_api.routes import ROUTERS
 
 
@@ -19,6 +20,7 @@ def create_app(services: HubServices) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
+    install_request_metrics(app)
     for router in ROUTERS:
         app.include_router(router)
     return app

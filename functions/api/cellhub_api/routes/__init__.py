@@ -9,6 +9,8 @@ from cellhub_api.routes import (
     health,
     images,
     jobs,
+    live,
+    metrics,
     models,
     projects,
     segmentations,
@@ -16,6 +18,7 @@ from cellhub_api.routes import (
 
 ROUTERS: list[APIRouter] = [
     health.router,
+    metrics.router,
     auth.router,
     projects.router,
     segmentations.router,
@@ -24,4 +27,5 @@ ROUTERS: list[APIRouter] = [
     images.router,
     blobs.router,
     jobs.router,
+    live.router,
 ]
