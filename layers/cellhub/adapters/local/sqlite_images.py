@@ -31,7 +31,6 @@ from cellhub.errors import (
     DuplicateRecord,
     ImageNotFound,
     InvalidParameter,
-    ProjectNotFound,
     SegmentationVersionConflict,
 )
 from cellhub.ports.images_repository import MAX_IMAGES_PER_BATCH, ImageOrder
@@ -62,11 +61,7 @@ class SqliteImagesRepository(SqliteMetadataRepository):
             raise InvalidParameter("a batch of images belongs to one project")
         rows = [_image_to_row(image) for image in images]
         with self._db.transaction() as db:
-            if (
-                db.execute("SELECT 1 FROM projects_projects WHERE id = ?", (project_id,)).fetchone()
-                is None
-            ):
-                raise ProjectNotFound("no such project", project_id=project_id)
+            self._require_project(db, project_id)
             try:
                 db.executemany(
                     f"INSERT INTO images_images ({_IMAGE_COLUMNS})"

@@ -19,7 +19,7 @@ from cellhub.adapters.local.sqlite_records import (
     time_to_text,
 )
 from cellhub.domain.jobs import Export, ExportState, Job, JobCounts, JobState
-from cellhub.errors import DuplicateRecord, InvalidParameter, JobNotFound, ProjectNotFound
+from cellhub.errors import DuplicateRecord, InvalidParameter, JobNotFound
 
 _JOB_COLUMNS = (
     "id, project_id, kind, model, threshold, options, state, total, done, failed,"
@@ -162,11 +162,7 @@ class SqliteJobsRepository(SqliteMetadataRepository):
 
     def _insert(self, table: str, columns: str, project_id: str, row: tuple[Any, ...]) -> None:
         with self._db.transaction() as db:
-            if (
-                db.execute("SELECT 1 FROM projects_projects WHERE id = ?", (project_id,)).fetchone()
-                is None
-            ):
-                raise ProjectNotFound("no such project", project_id=project_id)
+            self._require_project(db, project_id)
             try:
                 db.execute(
                     f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(row))})", row

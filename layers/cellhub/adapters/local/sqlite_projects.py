@@ -137,13 +137,7 @@ class SqliteProjectsRepository(SqliteMetadataRepository):
 
     def add_member(self, member: Member) -> None:
         with self._db.transaction() as db:
-            if (
-                db.execute(
-                    "SELECT 1 FROM projects_projects WHERE id = ?", (member.project_id,)
-                ).fetchone()
-                is None
-            ):
-                raise ProjectNotFound("no such project", project_id=member.project_id)
+            self._require_project(db, member.project_id)
             try:
                 db.execute(
                     "INSERT INTO projects_members VALUES (?, ?, ?)",

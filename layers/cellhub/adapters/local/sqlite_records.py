@@ -13,12 +13,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cellhub.adapters.local.sqlite_database import SqliteDatabase
-from cellhub.errors import InvalidParameter
+from cellhub.errors import InvalidParameter, ProjectNotFound
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS projects_projects (
@@ -112,3 +113,10 @@ class SqliteMetadataRepository:
 
     def close(self) -> None:
         self._db.close()
+
+    @staticmethod
+    def _require_project(db: sqlite3.Connection, project_id: str) -> None:
+        """Inside a write transaction: refuse writes that would hang off a missing project."""
+        if db.execute("SELECT 1 FROM projects_projects WHERE id = ?", (project_id,)).fetchone():
+            return
+        raise ProjectNotFound("no such project", project_id=project_id)
