@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from cellhub.errors import LastOwnerRequired, MemberNotFound
+from cellhub.services import deletion
 from cellhub.services.accounts import TokenPair
 from cellhub_api.container import HubServices
 from cellhub_api.deps import CurrentUser, Services
 from cellhub_api.rate_limit import ClientIp, RateLimiter
-from cellhub_api.routes.projects import delete_project_and_blobs
 from cellhub_api.schemas.accounts import (
     EmailVerification,
     LoginRequest,
@@ -92,28 +91,10 @@ def me(user: CurrentUser) -> UserOut:
 
 @router.delete("/me", status_code=_NO_CONTENT)
 def delete_account(user: CurrentUser, services: Services) -> Response:
-    _leave_every_project(services, user.id)
+    deletion.leave_every_project(services.projects, services.blobs, user.id)
     services.accounts.delete_account(user.id)
     return Response(status_code=_NO_CONTENT)
 
 
 def _tokens(services: HubServices, pair: TokenPair) -> TokenPairOut:
     return TokenPairOut.of(pair, expires_in=services.access_tokens.ttl_seconds)
-
-
-def _leave_every_project(services: HubServices, user_id: str) -> None:
-    """Drop the user's memberships; a project they are the last owner of is deleted."""
-    projects: list[str] = []
-    cursor: str | None = None
-    while True:  # collected first, so deletions cannot shift the pages being read
-        page = services.projects.list_for_user(user_id, cursor=cursor)
-        projects.extend(project.id for project in page.items)
-        if (cursor := page.next_cursor) is None:
-            break
-    for project_id in projects:
-        try:
-            services.projects.remove_member(project_id, user_id)
-        except LastOwnerRequired:
-            delete_project_and_blobs(services, project_id)
-        except MemberNotFound:  # removed by someone else meanwhile
-            continue

@@ -15,6 +15,7 @@ from cellhub.errors import ImageNotFound
 from cellhub.ports.blob_store import CompletedPart
 from cellhub.ports.images_repository import ImageOrder
 from cellhub.ports.projects_repository import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT
+from cellhub.services import deletion
 from cellhub.services.uploads import FileSpec
 from cellhub_api.container import HubServices
 from cellhub_api.deps import EditorAccess, Services, ViewerAccess
@@ -95,7 +96,7 @@ def get_image(image_id: str, access: ViewerAccess, services: Services) -> ImageD
 def delete_image(image_id: str, access: EditorAccess, services: Services) -> Response:
     """Delete the image, its versions and every blob they point at."""
     image = _image(services, access.project_id, image_id)
-    _delete_images(services, access.project_id, [image])
+    deletion.delete_images(services.images, services.blobs, access.project_id, [image])
     return Response(status_code=204)
 
 
@@ -104,7 +105,9 @@ def delete_images(body: ImagesDelete, access: EditorAccess, services: Services) 
     """Delete those of the images that are in the project; other ids are skipped."""
     found = [services.images.get(access.project_id, i) for i in dict.fromkeys(body.image_ids)]
     images = [image for image in found if image is not None]
-    return ImagesDeleted(deleted=_delete_images(services, access.project_id, images))
+    return ImagesDeleted(
+        deleted=deletion.delete_images(services.images, services.blobs, access.project_id, images)
+    )
 
 
 def _image(services: HubServices, project_id: str, image_id: str) -> Image:
@@ -112,23 +115,6 @@ def _image(services: HubServices, project_id: str, image_id: str) -> Image:
     if image is None:
         raise ImageNotFound("no such image in this project", image_id=image_id)
     return image
-
-
-def _delete_images(services: HubServices, project_id: str, images: list[Image]) -> int:
-    """Records first, then blobs: a failure half way leaves orphaned bytes, never a record
-    pointing at bytes that are gone."""
-    if not images:
-        return 0
-    keys = [key for image in images for key in _blob_keys(services, image)]
-    deleted = services.images.delete_many(project_id, [image.id for image in images])
-    for key in keys:
-        services.blobs.delete(key)
-    return deleted
-
-
-def _blob_keys(services: HubServices, image: Image) -> list[str]:
-    versions = [v.blob_key for v in services.images.list_versions(image.id)]
-    return [image.blob_key, *([image.thumbnail_key] if image.thumbnail_key else []), *versions]
 
 
 def _safe_filename(name: str) -> str:

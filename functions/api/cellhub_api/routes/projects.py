@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from cellhub.domain.projects import Member, Project, Role
 from cellhub.errors import NotFound, PermissionDenied, ProjectNotFound
 from cellhub.ports.projects_repository import DEFAULT_PAGE_LIMIT
+from cellhub.services import deletion
 from cellhub_api.container import HubServices
 from cellhub_api.deps import CurrentUser, OwnerAccess, Services, ViewerAccess
 from cellhub_api.schemas.projects import (
@@ -32,13 +33,6 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 MAX_API_PAGE = 100
 
 MemberId = Annotated[str, Path(max_length=64)]
-
-
-def delete_project_and_blobs(services: HubServices, project_id: str) -> None:
-    """Delete the project's records, then every blob under its prefix."""
-    # Records first: once they are gone the project is invisible, and stray blobs are harmless.
-    services.projects.delete(project_id)
-    services.blobs.delete_prefix(f"projects/{project_id}/")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -80,7 +74,7 @@ def update_project(body: ProjectUpdate, access: OwnerAccess, services: Services)
 
 @router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_project(access: OwnerAccess, services: Services) -> Response:
-    delete_project_and_blobs(services, access.project_id)
+    deletion.delete_project(services.projects, services.blobs, access.project_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
