@@ -9,9 +9,7 @@ import pytest
 
 from cellhub.domain.jobs import Export, ExportState, Job, JobState
 from cellhub.domain.projects import Project
-from cellhub.errors import (
-    DuplicateRecord,
-)
+from cellhub.errors import DuplicateRecord, JobNotFound
 
 from .conftest import Repositories, race
 
@@ -23,8 +21,8 @@ def test_job_counters_are_exact_under_concurrency(repos: Repositories, project: 
     repos.jobs.create_job(job)
 
     def work(i: int) -> None:
-        for _ in range(50):
-            repos.jobs.record_progress(job.id, done=i % 2, failed=1 - i % 2)
+        for n in range(50):
+            repos.jobs.record_outcome(job.id, f"image-{i}-{n}", failed=i % 2 == 1)
 
     assert race(8, work) == [None] * 8
     stored = repos.jobs.get_job(project.id, job.id)
@@ -53,7 +51,27 @@ def test_job_state_changes_are_conditional(repos: Repositories, project: Project
         second.id, {JobState.QUEUED, JobState.RUNNING}, JobState.CANCELLED
     )
     assert [j.id for j in repos.jobs.list_active_jobs(project.id)] == [first.id]
-    assert repos.jobs.record_progress(first.id, done=2).counts.finished
+    repos.jobs.record_outcome(first.id, "a")
+    assert repos.jobs.record_outcome(first.id, "b", failed=True).job.counts.finished
+
+
+def test_an_image_outcome_counts_once_per_job(repos: Repositories, project: Project) -> None:
+    job = Job.new(project.id, model="unet", threshold=0.5, total=3, created_by="alice")
+    other = Job.new(project.id, model="unet", threshold=0.5, total=1, created_by="alice")
+    repos.jobs.create_job(job)
+    repos.jobs.create_job(other)
+
+    def redeliver(_: int) -> int:
+        return sum(repos.jobs.record_outcome(job.id, "a").counted for _ in range(20))
+
+    assert sum(race(6, redeliver)) == 1
+    again = repos.jobs.record_outcome(job.id, "a", failed=True)
+    assert not again.counted
+    assert (again.job.counts.done, again.job.counts.failed) == (1, 0)
+    assert not again.job.counts.finished
+    assert repos.jobs.record_outcome(other.id, "a").job.counts.done == 1
+    with pytest.raises(JobNotFound):
+        repos.jobs.record_outcome("no-such-job", "a")
 
 
 def test_export_progress_and_completion(repos: Repositories, project: Project) -> None:

@@ -5,9 +5,11 @@ images of one job at the same moment and every handler may run twice. DynamoDB m
 (job item [``PROJECT#p``/``JOB#id``], export item [``PROJECT#p``/``EXPORT#id``], GSI1 on
 ``JOB#id`` / ``EXPORT#id`` for look-ups by id):
 
-- ``record_progress``: ``UpdateItem ... ADD done :d, failed :f`` with ``ReturnValues=ALL_NEW``
-  (atomic without a read); the idempotency of a single image's count is the caller's, who
-  counts only when ``ImagesRepository.update_status`` returned True.
+- ``record_outcome``: ``TransactWriteItems`` of a ``Put`` of the outcome item
+  [``JOB#id``/``IMAGE#image``] with ``attribute_not_exists(pk)`` and an ``Update ... ADD
+  done :one`` of the job item; a cancelled transaction on that condition means the image was
+  counted already, and the job is read back. The count is idempotent per (job, image), so a
+  crash between an image's status change and its count is repaired by the redelivery.
 - ``set_job_state`` / ``set_export_state``: ``UpdateItem`` with ``#state IN (:from...)``;
   a failed condition returns False.
 - ``set_export_progress``: ``UpdateItem`` with ``#state = :running``, so a cancelled export
@@ -23,9 +25,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from cellhub.domain.jobs import Export, ExportState, Job, JobState
+
+
+class RecordedOutcome(NamedTuple):
+    """The job after ``record_outcome``, and whether this call was the one that counted."""
+
+    job: Job
+    counted: bool
 
 
 class JobsRepository(Protocol):
@@ -39,8 +48,14 @@ class JobsRepository(Protocol):
         """The job, or None when it does not exist *in this project*."""
         ...
 
-    def record_progress(self, job_id: str, *, done: int = 0, failed: int = 0) -> Job:
-        """Add to the job's done/failed counts atomically; return the job after the change."""
+    def record_outcome(
+        self, job_id: str, image_id: str, *, failed: bool = False
+    ) -> RecordedOutcome:
+        """Count the image as done (or failed) once per (job, image).
+
+        Calling it again for the same image changes nothing, whatever ``failed`` says: the
+        first outcome counted stands. Raise ``JobNotFound`` for a missing job.
+        """
         ...
 
     def set_job_state(

@@ -11,10 +11,11 @@ for one image, and why each crash leaves it re-processable without a second vers
 3. ``add_model_version_once(image, job)``: atomic and idempotent per (job, image); a retry
    gets the version stored first. Every handling first looks for that version and, when it
    exists, skips straight to step 4, so the pipeline never runs twice for a stored result.
-4. ``processing → segmented`` (conditional), and only when that change happened, count the
-   image done and publish ``ImageSegmented``. A crash between the status change and the
-   count loses one count (the port's rule: count only on a successful transition); it never
-   counts twice.
+4. ``processing → segmented`` (conditional), publish ``ImageSegmented``, and count the image
+   with ``record_outcome``, which counts once per (job, image). When an earlier delivery
+   already made the change, the count is repaired and the event published only if that
+   delivery crashed before counting. So a crash between the status change and the count
+   loses nothing, and nothing is counted twice.
 
 Model output is stored under a job-derived key rather than ``document_key(..., version)``
 because the repository numbers versions inside its transaction: a number guessed before the
@@ -228,31 +229,50 @@ class SegmentationWorker:
     def _segmented(
         self, chunk: SegmentChunk, stored: SegmentationVersion, *, seconds: float
     ) -> None:
-        if not self._images.update_status(stored.image_id, _WAITING, ImageStatus.SEGMENTED):
-            return
-        self._notifier.publish(
-            ImageSegmented(
-                project_id=chunk.project_id,
-                image_id=stored.image_id,
-                version=stored.version,
-                object_count=stored.object_count,
-                seconds=seconds,
-            )
+        event = ImageSegmented(
+            project_id=chunk.project_id,
+            image_id=stored.image_id,
+            version=stored.version,
+            object_count=stored.object_count,
+            seconds=seconds,
         )
-        self._count(chunk.job_id, done=1)
+        self._finish(chunk, stored.image_id, ImageStatus.SEGMENTED, event)
 
     def _failed(self, chunk: SegmentChunk, image_id: str, code: str, reason: str) -> None:
-        if not self._images.update_status(image_id, _WAITING, ImageStatus.FAILED, reason=reason):
-            return
-        self._notifier.publish(
-            ImageFailed(project_id=chunk.project_id, image_id=image_id, code=code, reason=reason)
+        event = ImageFailed(
+            project_id=chunk.project_id, image_id=image_id, code=code, reason=reason
         )
-        self._count(chunk.job_id, failed=1)
+        self._finish(chunk, image_id, ImageStatus.FAILED, event, reason=reason)
 
-    def _count(self, job_id: str, *, done: int = 0, failed: int = 0) -> None:
-        job = self._jobs.record_progress(job_id, done=done, failed=failed)
+    def _finish(
+        self,
+        chunk: SegmentChunk,
+        image_id: str,
+        status: ImageStatus,
+        event: ImageSegmented | ImageFailed,
+        *,
+        reason: str | None = None,
+    ) -> None:
+        """Move a waiting image to its final ``status``, publish ``event`` and count it.
+
+        When an earlier delivery already moved the image, the count is repaired (it counts
+        once per job and image) and the event is published only if that count was missing.
+        """
+        failed = status is ImageStatus.FAILED
+        if self._images.update_status(image_id, _WAITING, status, reason=reason):
+            self._notifier.publish(event)
+            self._count(chunk.job_id, image_id, failed=failed)
+            return
+        image = self._images.get(chunk.project_id, image_id)
+        already_there = image is not None and image.status is status
+        if already_there and self._count(chunk.job_id, image_id, failed=failed):
+            self._notifier.publish(event)
+
+    def _count(self, job_id: str, image_id: str, *, failed: bool) -> bool:
+        job, counted = self._jobs.record_outcome(job_id, image_id, failed=failed)
         if job.counts.finished:
             self._jobs.set_job_state(job_id, [JobState.QUEUED, JobState.RUNNING], JobState.DONE)
+        return counted
 
     def _give_back(self, image: Image) -> None:
         back = ImageStatus.SEGMENTED if image.latest_version > 0 else ImageStatus.READY

@@ -1,7 +1,9 @@
 """The jobs repository on one machine: segmentation jobs and exports in SQLite (see the port).
 
-Counter increments are single ``UPDATE ... SET done = done + ?`` statements, so concurrent
-workers never lose an increment; state changes carry their precondition in the ``WHERE``.
+An image's outcome is inserted into ``jobs_outcomes`` (primary key job, image) and the
+counter is incremented in the same transaction only when the insert happened, so concurrent
+workers never lose an increment and redeliveries never add one; state changes carry their
+precondition in the ``WHERE``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cellhub.adapters.local.sqlite_records import (
 )
 from cellhub.domain.jobs import Export, ExportState, Job, JobCounts, JobState
 from cellhub.errors import DuplicateRecord, InvalidParameter, JobNotFound
+from cellhub.ports.jobs_repository import RecordedOutcome
 
 _JOB_COLUMNS = (
     "id, project_id, kind, model, threshold, options, state, total, done, failed,"
@@ -66,18 +69,24 @@ class SqliteJobsRepository(SqliteMetadataRepository):
         )
         return None if row is None else _job_from_row(row)
 
-    def record_progress(self, job_id: str, *, done: int = 0, failed: int = 0) -> Job:
-        if done < 0 or failed < 0:
-            raise InvalidParameter("progress counts only grow", done=done, failed=failed)
+    def record_outcome(
+        self, job_id: str, image_id: str, *, failed: bool = False
+    ) -> RecordedOutcome:
         with self._db.transaction() as db:
+            inserted = db.execute(
+                "INSERT INTO jobs_outcomes (job_id, image_id, failed) SELECT id, ?, ?"
+                " FROM jobs_jobs WHERE id = ? ON CONFLICT (job_id, image_id) DO NOTHING",
+                (image_id, int(failed), job_id),
+            ).rowcount
+            if inserted:
+                column = "failed" if failed else "done"
+                db.execute(f"UPDATE jobs_jobs SET {column} = {column} + 1 WHERE id = ?", (job_id,))
             row = db.execute(
-                f"UPDATE jobs_jobs SET done = done + ?, failed = failed + ? WHERE id = ?"
-                f" RETURNING {_JOB_COLUMNS}",
-                (done, failed, job_id),
+                f"SELECT {_JOB_COLUMNS} FROM jobs_jobs WHERE id = ?", (job_id,)
             ).fetchone()
             if row is None:
                 raise JobNotFound("no such job", job_id=job_id)
-            return _job_from_row(row)
+            return RecordedOutcome(_job_from_row(row), counted=bool(inserted))
 
     def set_job_state(
         self, job_id: str, from_states: Collection[JobState], to_state: JobState

@@ -61,6 +61,12 @@ CREATE TABLE IF NOT EXISTS jobs_jobs (
     failed INTEGER NOT NULL, created_by TEXT NOT NULL, created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs_jobs (project_id, state, created_at, id);
+-- One counted outcome per (job, image): a redelivered message never counts an image twice.
+CREATE TABLE IF NOT EXISTS jobs_outcomes (
+    job_id TEXT NOT NULL REFERENCES jobs_jobs (id) ON DELETE CASCADE,
+    image_id TEXT NOT NULL, failed INTEGER NOT NULL,
+    PRIMARY KEY (job_id, image_id)
+);
 CREATE TABLE IF NOT EXISTS jobs_exports (
     id TEXT PRIMARY KEY,
     project_id TEXT NOT NULL REFERENCES projects_projects (id) ON DELETE CASCADE,

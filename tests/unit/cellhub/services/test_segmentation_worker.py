@@ -162,6 +162,39 @@ def test_crash_mid_chunk_is_finished_by_redelivery_without_a_second_version(
     assert world.job(job.id).counts.done == 3
 
 
+class CrashingJobs(SqliteJobsRepository):
+    """Dies once while counting an image: after its status changed, before its count."""
+
+    crashed = False
+
+    def record_outcome(self, job_id: str, image_id: str, *, failed: bool = False) -> Any:
+        if not self.crashed:
+            self.crashed = True
+            raise RuntimeError("worker killed between status change and count")
+        return super().record_outcome(job_id, image_id, failed=failed)
+
+
+def test_crash_between_status_change_and_count_is_repaired_by_redelivery(
+    world: World, tmp_path: Path
+) -> None:
+    job, added = world.start(2)
+    crashing = CrashingJobs(tmp_path / "meta.sqlite3")
+    worker = SegmentationWorker(
+        world.images, crashing, world.blobs, world.notifier, lambda model: FixedSegmenter()
+    )
+    assert worker.drain(world.queue) == 0
+    assert world.image(added[0]).status is ImageStatus.SEGMENTED
+    assert world.job(job.id).counts.done == 0
+    world.clock[0] += 301
+    assert worker.drain(world.queue) == 1
+    finished = world.job(job.id)
+    assert (finished.state, finished.counts.done, finished.counts.failed) == (JobState.DONE, 2, 0)
+    assert [len(world.images.list_versions(i.id)) for i in added] == [1, 1]
+    # The crashed image's event went out before the crash and again with the repaired count.
+    segmented = [e.image_id for e in world.notifier.events if isinstance(e, ImageSegmented)]
+    assert (segmented.count(added[0].id), segmented.count(added[1].id)) == (2, 1)
+
+
 def test_duplicate_delivery_of_a_finished_chunk_adds_nothing(world: World) -> None:
     job, added = world.start(2)
     (message,) = world.queue.receive()
