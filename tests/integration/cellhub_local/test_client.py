@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from argon2 import PasswordHasher
+from websockets.sync.client import connect
 
 from cellhub.errors import InvalidCredentials
 from cellhub.ports.blob_store import MIN_PART_BYTES
@@ -153,6 +154,25 @@ def test_cli_verbs(
     assert main(["export", project_id, "--formats", "coco,excel", "-o", str(output)]) == 0
     with zipfile.ZipFile(output) as archive:
         assert "coco/annotations.json" in archive.namelist()
+
+
+def test_live_events_reach_a_websocket_client_of_the_served_hub(hub: Hub) -> None:
+    path = sorted(EXAMPLES.iterdir())[0]
+    with HubClient(hub.url) as client:
+        token = client.login(EMAIL, PASSWORD)["access_token"]
+        project_id = client.create_project("live test")["id"]
+        ws_url = hub.url.replace("http://", "ws://") + "/ws"
+        with connect(ws_url, open_timeout=10) as socket_:
+            socket_.send(json.dumps({"token": token}))
+            socket_.send(json.dumps({"action": "subscribe", "project_id": project_id}))
+            assert json.loads(socket_.recv(timeout=10))["type"] == "subscribed"
+            (image_id,) = client.upload(project_id, [path]).uploaded
+            seen: list[str] = []
+            while "image.ready" not in seen:
+                event = json.loads(socket_.recv(timeout=30))
+                assert image_id in (event.get("image_id"), *event.get("image_ids", ()))
+                seen.append(event["type"])
+    assert seen == ["upload.accepted", "image.ready"]
 
 
 def _all_ready(url: str, project_id: str) -> bool:
