@@ -115,7 +115,9 @@ def await_event(live: ClientConnection, kind: str, image_id: str) -> None:
             raise RuntimeError(f"the image did not make it: {event}")
 
 
-def one_round(client: HubClient, live: ClientConnection, project_id: str, path: Path) -> tuple:
+def one_round(
+    client: HubClient, live: ClientConnection, project_id: str, path: Path
+) -> tuple[float, float, float]:
     started = time.perf_counter()
     (image_id,) = client.upload(project_id, [path]).uploaded
     await_event(live, "image.ready", image_id)
