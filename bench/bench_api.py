@@ -4,10 +4,11 @@ read + save, and an upload plan for 10,000 files.
 The hub runs in-process (uvicorn in a background thread on 127.0.0.1, SQLite under a temporary
 directory); clients are ``httpx.AsyncClient`` coroutines in the same process, so client work
 competes with the server for the same cores. Passwords use a cheap argon2 setting (as the API
-tests do), so login latency here is not production's. Bars: listing a 100-image page from a
-10,000-image project has p99 ≤ 200 ms with 50 clients; one upload plan for 10,000 files takes
-≤ 2 s. Every operation must also answer with its expected status. Run from the repository
-root: ``.venv/bin/python bench/bench_api.py``; exit status 1 when a bar is missed.
+tests do), so login latency here is not production's. Bars: reads (a 100-image page from a
+10,000-image project; a segmentation) have p99 ≤ 50 ms with 50 clients; one upload plan
+for 10,000 files takes ≤ 2 s. Every operation must also answer with its expected status.
+Run from the repository root: ``.venv/bin/python bench/bench_api.py``; exit status 1 when a
+bar is missed.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ EMAIL, PASSWORD = "bench@example.org", "correct horse battery"
 CLIENTS = 50
 LISTED_IMAGES, PAGE = 10_000, 100
 PLANNED_FILES, PLANS = 10_000, 3
-BAR_LIST_P99_MS, BAR_PLAN_S = 200.0, 2.0
+BAR_READ_P99_MS, BAR_PLAN_S = 50.0, 2.0
 
 Call = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 
@@ -154,7 +155,7 @@ async def bench(
     )  # fmt: skip
     p99 = percentile(listing[0], 0.99)
     row(f"list images (page {PAGE} of {LISTED_IMAGES:,})", CLIENTS, listing,
-        f"p99 ≤ {BAR_LIST_P99_MS:.0f} ms", p99 <= BAR_LIST_P99_MS)  # fmt: skip
+        f"p99 ≤ {BAR_READ_P99_MS:.0f} ms", p99 <= BAR_READ_P99_MS)  # fmt: skip
 
     # Each client edits its own image, so saves never conflict; the version is counted here.
     versions = dict.fromkeys(range(CLIENTS), 1)
@@ -163,7 +164,9 @@ async def bench(
         return f"/projects/{edited}/images/{ids[slot]}/segmentation"
 
     reads = await measure(base, auth, CLIENTS, 200, lambda c, s: c.get(seg(s)), 200)
-    row("get segmentation", CLIENTS, reads, "—", True)
+    read_p99 = percentile(reads[0], 0.99)
+    row("get segmentation", CLIENTS, reads, f"p99 ≤ {BAR_READ_P99_MS:.0f} ms",
+        read_p99 <= BAR_READ_P99_MS)  # fmt: skip
 
     async def save(client: httpx.AsyncClient, slot: int) -> httpx.Response:
         body = {"polygons": [square(4, 4, 10 + versions[slot] % 50), square(80, 80, 20)]}
