@@ -63,7 +63,7 @@ def logout(body: RefreshRequest, services: Services) -> Response:
     return Response(status_code=_NO_CONTENT)
 
 
-@router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED, response_class=Response)
 def request_password_reset(
     body: PasswordResetRequest, services: Services, limiter: RateLimiter, ip: ClientIp
 ) -> Response:
