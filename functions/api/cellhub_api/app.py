@@ -9,6 +9,7 @@ from cellhub_api.container import HubServices
 from cellhub_api.errors import install_error_handlers
 from cellhub_api.observability import install_request_metrics
 from cellhub_api.routes import ROUTERS
+from cellhub_api.schemas.errors import ERROR_RESPONSES
 
 
 def create_app(services: HubServices) -> FastAPI:
@@ -22,5 +23,5 @@ def create_app(services: HubServices) -> FastAPI:
     install_error_handlers(app)
     install_request_metrics(app)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     return app

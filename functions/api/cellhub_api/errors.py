@@ -34,6 +34,10 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.CellhubError], int], ...] = (
 )
 
 
+# Errors raised by the framework itself, e.g. a body that is not decodable JSON (400).
+_HTTP_CODES = {400: "invalid_request", 404: "not_found"}
+
+
 def status_for(error: errors.CellhubError) -> int:
     return next((status for cls, status in STATUS_BY_ERROR if isinstance(error, cls)), 500)
 
@@ -67,7 +71,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
+        code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
 
     @app.exception_handler(Exception)

@@ -259,3 +259,13 @@ def test_limiter_counts_exactly_under_threads() -> None:
     for thread in threads:
         thread.join()
     assert allowed.count(True) == 50
+
+
+def test_an_undecodable_body_is_an_invalid_request(client: TestClient) -> None:
+    response = client.post(
+        "/auth/register", content=b"S\xff\xfeH", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+    documented = client.get("/openapi.json").json()["paths"]["/auth/register"]["post"]
+    assert "400" in documented["responses"]

@@ -1,8 +1,8 @@
 """Property-based fuzzing of every operation in the app's OpenAPI schema.
 
 Schemathesis generates requests from ``/openapi.json`` and sends them through the ASGI app
-in process. Whatever it sends, no route may answer 5xx, and a response whose status the
-schema documents must have the documented body.
+in process. Whatever it sends, no route may answer 5xx, every status answered must be
+documented, and the body must match the documented schema.
 
 Schemathesis parametrises at import time, so the hub is built once for the module under a
 temporary directory (removed at exit) rather than through the function-scoped fixtures in
@@ -29,7 +29,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis import Case
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from cellhub import errors
 from cellhub.services.passwords import Passwords
@@ -115,8 +118,9 @@ def test_no_operation_answers_a_server_error(
             case.path_parameters["project_id"] = _project_id(headers)
     case.headers = headers
     response = case.call()
-    # Status-code conformance is left out: the routes document only their success code and
-    # 422, not the 401/403/404/409 every route can answer through ``errors.py``.
-    case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+    # Every status must be documented: success codes per route, error codes app-wide.
+    case.validate_response(
+        response, checks=[not_a_server_error, status_code_conformance, response_schema_conformance]
+    )
     if not authenticated and case.path.startswith(SIGNED_IN_PREFIXES):
         assert response.status_code not in range(200, 300), "answered without credentials"
