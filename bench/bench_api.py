@@ -14,10 +14,8 @@ bar is missed.
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -27,7 +25,6 @@ _ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(_ROOT / "layers"), str(_ROOT)]
 
 import httpx  # noqa: E402
-import uvicorn  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
 
 from bench.table import print_table  # noqa: E402
@@ -37,6 +34,7 @@ from cellhub.services.passwords import Passwords  # noqa: E402
 from cellhub_api.app import create_app  # noqa: E402
 from cellhub_api.container import HubServices  # noqa: E402
 from cellhub_api.rate_limit import ACTIONS, AuthRateLimiter, Limit  # noqa: E402
+from cellhub_local.loopback import free_port, serving  # noqa: E402
 from cellhub_local.wiring import build_local_services  # noqa: E402
 
 EMAIL, PASSWORD = "bench@example.org", "correct horse battery"
@@ -81,12 +79,6 @@ def seed(services: HubServices) -> tuple[str, str, str, list[str]]:
         )
         image_ids.append(image.id)
     return listed.id, edited.id, planned.id, image_ids
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -206,17 +198,8 @@ def main() -> None:
         app = create_app(services)
         generous = {action: Limit(100_000, 60) for action in ACTIONS}
         app.state.rate_limiter = AuthRateLimiter(per_ip=generous, per_email=generous)
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        try:
+        with serving(app, port):
             rows = asyncio.run(bench(base, listed, edited, planned, ids))
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
     print_table(
         f"embedded hub HTTP API, in-process uvicorn + httpx clients "
         f"(cheap argon2 for login; seeding {LISTED_IMAGES:,} images took {seeded:.1f} s)",

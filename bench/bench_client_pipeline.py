@@ -18,18 +18,15 @@ from __future__ import annotations
 import functools
 import io
 import json
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import uvicorn
 from argon2 import PasswordHasher
 from PIL import Image
 from websockets.sync.client import ClientConnection, connect
@@ -41,6 +38,7 @@ from bench.table import print_table  # noqa: E402
 from cellhub.services.passwords import Passwords  # noqa: E402
 from cellhub_api.app import create_app  # noqa: E402
 from cellhub_local.client import HubClient  # noqa: E402
+from cellhub_local.loopback import free_port, serving  # noqa: E402
 from cellhub_local.queue_pumps import start_pumps, stop_pumps  # noqa: E402
 from cellhub_local.wiring import MAX_RECEIVES, build_local_services  # noqa: E402
 from cellhub_worker.registry import load_segmenter  # noqa: E402
@@ -52,26 +50,17 @@ MIN_FILES_PER_S, MAX_MEDIAN_S = 100.0, 3.0
 
 @contextmanager
 def served_hub(data_dir: Path) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     cheap = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     services = build_local_services(data_dir, public_url=url, passwords=cheap)
     user = services.accounts.register(EMAIL, PASSWORD)
     services.users.mark_email_verified(user.id)
     pumps = start_pumps(services, functools.cache(load_segmenter), max_receives=MAX_RECEIVES)
-    config = uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="error")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
     try:
-        yield url
+        with serving(create_app(services), port, log_level="error"):
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(30)
         stop_pumps(pumps)
 
 

@@ -7,9 +7,7 @@ import dataclasses
 import functools
 import io
 import json
-import socket
 import stat
-import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -17,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from argon2 import PasswordHasher
 from websockets.sync.client import connect
 
@@ -28,6 +25,7 @@ from cellhub.services.uploads import UploadService
 from cellhub_api.app import create_app
 from cellhub_local.cli import main
 from cellhub_local.client import HubClient
+from cellhub_local.loopback import free_port, serving
 from cellhub_local.queue_pumps import start_pumps, stop_pumps
 from cellhub_local.wiring import MAX_RECEIVES, build_local_services
 from cellhub_worker.registry import load_segmenter
@@ -43,16 +41,10 @@ class Hub:
     url: str
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[Hub]:
-    url = f"http://127.0.0.1:{_free_port()}"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
     services = build_local_services(tmp_path / "data", public_url=url, passwords=CHEAP_PASSWORDS)
     # The TIFF example (~490 kB) goes up as a multipart upload, the other two as form POSTs.
     uploads = UploadService(
@@ -68,21 +60,10 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
     pumps = start_pumps(
         services, functools.cache(load_segmenter), segment_workers=2, max_receives=MAX_RECEIVES
     )
-    port = int(url.rsplit(":", 1)[1])
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the hub did not start"
-        time.sleep(0.05)
     try:
-        yield Hub(url)
+        with serving(create_app(services), port):
+            yield Hub(url)
     finally:
-        server.should_exit = True
-        thread.join(30)
         stop_pumps(pumps)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,19 +28,13 @@ from cellhub.services.passwords import Passwords
 from cellhub.services.thumbnails import ThumbnailService
 from cellhub.services.uploads import FileSpec
 from cellhub_api.container import HubServices
+from cellhub_local.loopback import free_port
 from cellhub_local.wiring import build_local_services
 from cellhub_worker.synthetic import synthetic_nuclei
 
 N_IMAGES = 60
 CHEAP_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 EMAIL, PASSWORD = "crash@example.org", "correct horse battery"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _close(services: HubServices) -> None:
@@ -166,7 +159,7 @@ def _wait(condition: Callable[[], bool], seconds: float, what: str, server: Serv
 @pytest.mark.slow
 def test_killed_server_resumes_segmentation_and_export(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     user_id, project_id, job_id = _seed(data, url)
     server = Server(data, port, tmp_path / "serve.log")
