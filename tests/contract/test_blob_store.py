@@ -2,7 +2,7 @@
 
 Each adapter enters through a factory in ``ADAPTERS`` that yields a ``Harness``: the store
 plus the client side of its presigned requests (how a browser would POST a form or PUT a
-part). The S3 adapter joins by adding a factory that sends those requests over HTTP to moto.
+part). The S3 adapter's factory sends those requests over HTTP to a moto server on loopback.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from cellhub.adapters.local.filesystem_blobs import FilesystemBlobStore
 from cellhub.adapters.local.url_signing import UrlSigner
 from cellhub.errors import BlobNotFound, InvalidParameter
 from cellhub.ports.blob_store import MIN_PART_BYTES, BlobStore, CompletedPart, UploadTarget
+from tests.contract.aws_fixtures import http_post_form, http_upload_part, moto_endpoint, s3_store
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Harness:
     post_form: Callable[[UploadTarget, bytes], None]
 
 
-def filesystem_harness(tmp_path: Path) -> Iterator[Harness]:
+def filesystem_harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
     store = FilesystemBlobStore(
         tmp_path / "blobs", base_url="http://127.0.0.1:8000", signer=UrlSigner(b"k" * 32)
     )
@@ -46,12 +47,23 @@ def filesystem_harness(tmp_path: Path) -> Iterator[Harness]:
     yield Harness(store, upload_part, post_form)
 
 
-ADAPTERS: dict[str, Callable[[Path], Iterator[Harness]]] = {"filesystem": filesystem_harness}
+def s3_harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    def post_form(target: UploadTarget, data: bytes) -> None:
+        http_post_form(target, data).raise_for_status()
+
+    for store in s3_store(request):
+        yield Harness(store, http_upload_part, post_form)
+
+
+Factory = Callable[[pytest.FixtureRequest, Path], Iterator[Harness]]
+ADAPTERS: dict[str, Factory] = {"filesystem": filesystem_harness, "s3": s3_harness}
+# The session's moto server, which the S3 factory asks for by name.
+__all__ = ["moto_endpoint"]
 
 
 @pytest.fixture(params=sorted(ADAPTERS))
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    yield from ADAPTERS[request.param](tmp_path)
+    yield from ADAPTERS[request.param](request, tmp_path)
 
 
 @pytest.fixture
