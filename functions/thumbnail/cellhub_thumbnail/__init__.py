@@ -1,0 +1,1 @@
+"""The thumbnail Lambda: S3 ObjectCreated notifications (through SQS) into the thumbnail step."""
