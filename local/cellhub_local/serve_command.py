@@ -13,6 +13,7 @@ import uvicorn
 
 from cellhub.segmenter import Segmenter
 from cellhub_api.app import create_app
+from cellhub_api.web_client import mount_web_client
 from cellhub_local.demo import ensure_demo
 from cellhub_local.queue_pumps import start_pumps, stop_pumps
 from cellhub_local.wiring import MAX_RECEIVES, build_local_services
@@ -43,8 +44,10 @@ def run(args: argparse.Namespace) -> int:
         max_receives=MAX_RECEIVES,
     )
     print(f"Cell Segmentation Hub on {public_url} (data in {args.data.resolve()})")
+    app = create_app(services)
+    mount_web_client(app)
     try:
-        uvicorn.run(create_app(services), host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     finally:
         stop_pumps(pumps)
     return 0

@@ -1,0 +1,132 @@
+// The project list: search, create, open, rename, delete, and each project's settings.
+
+import { api, plainMessage } from "./api.js";
+import { confirmDanger, field, formDialog, h, notify } from "./ui.js";
+
+let modelsCache = null;
+
+async function modelNames() {
+  modelsCache ||= api.models().then((r) => r.models.map((m) => m.name)).catch(() => ["classical"]);
+  return modelsCache;
+}
+
+// The settings form (name, pixel size, default model, threshold); resolves with the PATCH body.
+export async function editProjectDialog(project, title = "Project settings") {
+  const names = await modelNames();
+  const settings = project ? project.settings : { default_model: names[0] || "classical", threshold: 0.5, pixel_size_um: null };
+  const models = names.includes(settings.default_model) ? names : [settings.default_model, ...names];
+  const data = await formDialog(
+    title,
+    [
+      field("Name", h("input", { name: "name", required: true, maxlength: "200", value: project ? project.name : "" })),
+      field(
+        "Pixel size (µm per pixel)",
+        h("input", { name: "pixel_size_um", type: "number", step: "any", min: "0", value: settings.pixel_size_um ?? "" }),
+        "Leave empty to measure in pixels.",
+      ),
+      field(
+        "Default model",
+        h("select", { name: "default_model" }, models.map((m) => h("option", { value: m, selected: m === settings.default_model }, m))),
+      ),
+      field(
+        "Threshold",
+        h("input", { name: "threshold", type: "number", step: "0.01", min: "0.01", max: "0.99", required: true, value: settings.threshold }),
+        "Probability above which a pixel counts as object (0–1).",
+      ),
+    ],
+    project ? "Save" : "Create",
+  );
+  if (!data) return null;
+  const pixel = data.get("pixel_size_um");
+  return {
+    name: data.get("name").trim(),
+    settings: {
+      default_model: data.get("default_model"),
+      threshold: Number(data.get("threshold")),
+      pixel_size_um: pixel === "" ? null : Number(pixel),
+    },
+  };
+}
+
+export function showProjects(main) {
+  const list = h("ul", { class: "project-list", "aria-label": "Projects" });
+  const search = h("input", { type: "search", name: "search", placeholder: "Search projects", "aria-label": "Search projects" });
+  let timer = null;
+  let generation = 0;
+
+  async function load() {
+    const mine = ++generation;
+    list.setAttribute("aria-busy", "true");
+    try {
+      const page = await api.projects(search.value.trim() || undefined);
+      if (mine !== generation) return;
+      list.replaceChildren(...(page.items.length ? page.items.map(row) : [h("li", { class: "empty" }, "No projects yet.")]));
+    } catch (error) {
+      notify(plainMessage(error), "error");
+    } finally {
+      list.removeAttribute("aria-busy");
+    }
+  }
+
+  function row(project) {
+    const owner = project.role === "owner";
+    const px = project.settings.pixel_size_um;
+    return h(
+      "li",
+      { class: "project-row", dataset: { id: project.id } },
+      h("a", { href: `#/projects/${project.id}`, class: "project-name" }, project.name),
+      h("span", { class: "muted" }, `${project.role} · ${project.settings.default_model} · ${px ? px + " µm/px" : "pixels"}`),
+      owner ? h("button", { type: "button", onclick: () => rename(project) }, "Rename / settings") : null,
+      owner ? h("button", { type: "button", class: "danger", onclick: () => remove(project) }, "Delete") : null,
+    );
+  }
+
+  async function create() {
+    const body = await editProjectDialog(null, "New project");
+    if (!body) return;
+    try {
+      const project = await api.createProject(body.name, body.settings);
+      location.hash = `#/projects/${project.id}`;
+    } catch (error) {
+      notify(plainMessage(error), "error");
+    }
+  }
+
+  async function rename(project) {
+    const body = await editProjectDialog(project);
+    if (!body) return;
+    try {
+      await api.updateProject(project.id, body);
+      notify("Project saved.");
+      load();
+    } catch (error) {
+      notify(plainMessage(error), "error");
+    }
+  }
+
+  async function remove(project) {
+    const sure = await confirmDanger(
+      "Delete project?",
+      `“${project.name}” and all of its images, segmentations and exports will be deleted. This cannot be undone.`,
+    );
+    if (!sure) return;
+    try {
+      await api.deleteProject(project.id);
+      notify("Project deleted.");
+      load();
+    } catch (error) {
+      notify(plainMessage(error), "error");
+    }
+  }
+
+  search.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(load, 250);
+  });
+  main.append(
+    h("div", { class: "toolbar" }, h("h1", {}, "Projects"), search, h("button", { type: "button", class: "primary", onclick: create }, "New project")),
+    list,
+  );
+  load();
+  return () => clearTimeout(timer);
+}
