@@ -17,6 +17,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -84,6 +85,7 @@ def s3_like_unknown_uploads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(s3_models.S3Backend, "complete_multipart_upload", complete)
 
 
+@contextmanager
 def s3_store(request: pytest.FixtureRequest) -> Iterator[S3BlobStore]:
     """An ``S3BlobStore`` on a fresh bucket of the session's moto server."""
     monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
@@ -170,6 +172,7 @@ def sqs_like_visibility_changes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sqs_models.SQSBackend, "change_message_visibility", change)
 
 
+@contextmanager
 def moto_sqs(request: pytest.FixtureRequest) -> Iterator[tuple[Any, MotoClock]]:
     """An SQS client under ``mock_aws`` and the clock its queues run on."""
     monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")

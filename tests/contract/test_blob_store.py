@@ -51,7 +51,7 @@ def s3_harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harne
     def post_form(target: UploadTarget, data: bytes) -> None:
         http_post_form(target, data).raise_for_status()
 
-    for store in s3_store(request):
+    with s3_store(request) as store:
         yield Harness(store, http_upload_part, post_form)
 
 

@@ -1,7 +1,8 @@
 """The job-queue contract: every ``JobQueue`` adapter passes these SQS semantics.
 
 To add an adapter, write a harness factory beside ``sqlite_harness`` and list it in
-``HARNESSES``; every test then runs against it too.
+``HARNESSES``; every test then runs against it too. The SQS harness runs standard queues
+under moto's ``mock_aws`` (see ``aws_fixtures``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Protocol
 
 import pytest
 
+from cellhub.adapters.aws.sqs_queue import SqsJobQueue
 from cellhub.adapters.local.sqlite_queue import SqliteJobQueue
 from cellhub.errors import InvalidParameter, StaleReceipt
 from cellhub.ports.job_queue import DEDUPLICATION_WINDOW_SECONDS, JobQueue, QueueDepth
+from tests.contract.aws_fixtures import create_queue, moto_sqs
 
 
 class QueueMaker(Protocol):
@@ -38,6 +41,8 @@ class QueueHarness:
     advance: Callable[[float], None]
     # SQS accepts a delete with an outdated receipt handle, so not every adapter can report it.
     reports_stale_delete: bool
+    # Standard SQS queues cannot deduplicate; their adapter refuses a deduplication id.
+    deduplicates: bool = True
 
 
 class FakeClock:
@@ -51,7 +56,7 @@ class FakeClock:
         self.now += seconds
 
 
-def sqlite_harness(tmp_path: Path) -> Iterator[QueueHarness]:
+def sqlite_harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[QueueHarness]:
     clock = FakeClock()
     made: list[SqliteJobQueue] = []
 
@@ -79,12 +84,42 @@ def sqlite_harness(tmp_path: Path) -> Iterator[QueueHarness]:
         queue.close()
 
 
-HARNESSES: dict[str, Callable[[Path], Iterator[QueueHarness]]] = {"sqlite": sqlite_harness}
+def sqs_harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[QueueHarness]:
+    with moto_sqs(request) as (client, clock):
+
+        def make(
+            name: str,
+            *,
+            visibility_timeout: int = 30,
+            max_receives: int = 5,
+            dead_letter: JobQueue | None = None,
+        ) -> JobQueue:
+            assert dead_letter is None or isinstance(dead_letter, SqsJobQueue)
+            # The redrive policy sits above max_receives, as the adapter's docs ask: the
+            # adapter moves the message first, SQS only what no adapter reads.
+            url = create_queue(
+                client,
+                name,
+                visibility_timeout=visibility_timeout,
+                redrive_to=None if dead_letter is None else dead_letter.queue_url,
+                max_receive_count=max_receives + 1,
+            )
+            return SqsJobQueue(
+                url, client=client, dead_letter=dead_letter, max_receives=max_receives
+            )
+
+        yield QueueHarness(
+            make=make, advance=clock.advance, reports_stale_delete=False, deduplicates=False
+        )
+
+
+Factory = Callable[[pytest.FixtureRequest, Path], Iterator[QueueHarness]]
+HARNESSES: dict[str, Factory] = {"sqlite": sqlite_harness, "sqs": sqs_harness}
 
 
 @pytest.fixture(params=sorted(HARNESSES))
 def queue_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[QueueHarness]:
-    yield from HARNESSES[request.param](tmp_path)
+    yield from HARNESSES[request.param](request, tmp_path)
 
 
 @pytest.fixture
@@ -225,6 +260,11 @@ def test_delay_seconds(queue_factory: QueueHarness, queue: JobQueue) -> None:
 
 
 def test_deduplication_within_the_window(queue_factory: QueueHarness, queue: JobQueue) -> None:
+    if not queue_factory.deduplicates:
+        with pytest.raises(InvalidParameter):
+            queue.send("job A", deduplication_id="job-1/chunk-0")
+        assert queue.depth().total == 0
+        return
     first = queue.send("job A", deduplication_id="job-1/chunk-0")
     assert queue.send("job A", deduplication_id="job-1/chunk-0") == first
     assert queue.depth().visible == 1
@@ -233,7 +273,9 @@ def test_deduplication_within_the_window(queue_factory: QueueHarness, queue: Job
     assert queue.depth().visible == 2
 
 
-def test_deduplication_outlives_delete(queue: JobQueue) -> None:
+def test_deduplication_outlives_delete(queue_factory: QueueHarness, queue: JobQueue) -> None:
+    if not queue_factory.deduplicates:
+        pytest.skip("a standard SQS queue refuses deduplication ids (see the test above)")
     queue.send("job", deduplication_id="d")
     [message] = queue.receive()
     queue.delete(message.receipt_handle)
