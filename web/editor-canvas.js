@@ -57,43 +57,27 @@ export class CanvasView {
   draw(state) {
     this.frames++;
     const ctx = this.context;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.fillStyle = "#111";
-    ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
-    ctx.setTransform(this.scale, 0, 0, this.scale, this.offset[0], this.offset[1]);
-    if (this.image) {
-      ctx.filter = this.filter;
-      ctx.imageSmoothingEnabled = this.scale < 2;
-      ctx.drawImage(this.image, 0, 0, this.size[0], this.size[1]);
-      ctx.filter = "none";
-    }
-    const line = 1.5 / this.scale;
     const { polygons, selected, highlighted, drawing, cursor } = state;
-
-    // All polygons in three batched paths: fill, exterior outlines, hole outlines.
-    const fill = new Path2D();
-    const outer = new Path2D();
-    const inner = new Path2D();
-    for (const polygon of polygons) {
-      addRing(fill, polygon.exterior);
-      addRing(outer, polygon.exterior);
-      for (const hole of polygon.holes) {
-        addRing(fill, hole);
-        addRing(inner, hole);
-      }
+    // The image and every unselected polygon change only on a commit, pan/zoom or a new
+    // selection; drawn once into a layer, they cost one blit per frame while a vertex moves.
+    const key = [this.canvas.width, this.canvas.height, this.scale, ...this.offset, this.filter, state.revision, selected, Boolean(this.image)].join();
+    if (key !== this.layerKey) {
+      this.drawLayer(polygons, selected);
+      this.layerKey = key;
     }
-    ctx.fillStyle = "rgba(0, 216, 255, 0.15)";
-    ctx.fill(fill, "evenodd");
-    ctx.lineWidth = line;
-    ctx.strokeStyle = EXTERIOR;
-    ctx.stroke(outer);
-    ctx.setLineDash([4 / this.scale, 3 / this.scale]);
-    ctx.strokeStyle = HOLE;
-    ctx.stroke(inner);
-    ctx.setLineDash([]);
-
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(this.layer, 0, 0);
+    ctx.setTransform(this.scale, 0, 0, this.scale, this.offset[0], this.offset[1]);
+    const line = 1.5 / this.scale;
     if (highlighted >= 0 && polygons[highlighted]) this.outline(polygons[highlighted], HIGHLIGHT, line * 2.5, false);
-    if (selected >= 0 && polygons[selected]) this.outline(polygons[selected], SELECTED, line * 2, true, state.selectedVertex);
+    if (selected >= 0 && polygons[selected]) {
+      const fill = new Path2D();
+      addRing(fill, polygons[selected].exterior);
+      polygons[selected].holes.forEach((hole) => addRing(fill, hole));
+      ctx.fillStyle = "rgba(255, 212, 0, 0.18)";
+      ctx.fill(fill, "evenodd");
+      this.outline(polygons[selected], SELECTED, line * 2, true, state.selectedVertex);
+    }
 
     if (drawing && drawing.length) {
       ctx.strokeStyle = state.drawingHole ? HOLE : SELECTED;
@@ -105,6 +89,43 @@ export class CanvasView {
       ctx.stroke();
       this.vertices(drawing, SELECTED);
     }
+  }
+
+  drawLayer(polygons, selected) {
+    this.layer ||= document.createElement("canvas");
+    this.layer.width = this.canvas.width;
+    this.layer.height = this.canvas.height;
+    const ctx = this.layer.getContext("2d");
+    ctx.fillStyle = "#111";
+    ctx.fillRect(0, 0, this.layer.width, this.layer.height);
+    ctx.setTransform(this.scale, 0, 0, this.scale, this.offset[0], this.offset[1]);
+    if (this.image) {
+      ctx.filter = this.filter;
+      ctx.imageSmoothingEnabled = this.scale < 2;
+      ctx.drawImage(this.image, 0, 0, this.size[0], this.size[1]);
+      ctx.filter = "none";
+    }
+    // All other polygons in three batched paths: fill, exterior outlines, hole outlines.
+    const fill = new Path2D();
+    const outer = new Path2D();
+    const inner = new Path2D();
+    polygons.forEach((polygon, index) => {
+      if (index === selected) return;
+      addRing(fill, polygon.exterior);
+      addRing(outer, polygon.exterior);
+      for (const hole of polygon.holes) {
+        addRing(fill, hole);
+        addRing(inner, hole);
+      }
+    });
+    ctx.fillStyle = "rgba(0, 216, 255, 0.15)";
+    ctx.fill(fill, "evenodd");
+    ctx.lineWidth = 1.5 / this.scale;
+    ctx.strokeStyle = EXTERIOR;
+    ctx.stroke(outer);
+    ctx.setLineDash([4 / this.scale, 3 / this.scale]);
+    ctx.strokeStyle = HOLE;
+    ctx.stroke(inner);
   }
 
   outline(polygon, color, width, withVertices, selectedVertex) {

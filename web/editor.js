@@ -13,7 +13,7 @@ export class Editor {
     this.onChange = onChange; // polygons edited, or undo/redo/selection state changed
     this.onHover = onHover; // (index) polygon under the pointer
     this.onMessage = onMessage;
-    this.state = { polygons: [], selected: -1, selectedVertex: null, highlighted: -1, drawing: null, drawingHole: false, cursor: null };
+    this.state = { polygons: [], selected: -1, selectedVertex: null, highlighted: -1, drawing: null, drawingHole: false, cursor: null, revision: 0 };
     this.mode = "select";
     this.undoStack = [];
     this.redoStack = [];
@@ -27,6 +27,7 @@ export class Editor {
     this.state.selected = -1;
     this.state.selectedVertex = null;
     this.state.drawing = null;
+    this.state.revision++;
     this.undoStack = [];
     this.redoStack = [];
     this.redraw();
@@ -43,6 +44,7 @@ export class Editor {
   }
 
   commit(before) {
+    this.state.revision++;
     this.undoStack.push(before);
     if (this.undoStack.length > HISTORY_LIMIT) this.undoStack.shift();
     this.redoStack = [];
@@ -53,6 +55,7 @@ export class Editor {
     if (!from.length) return;
     to.push(this.snapshot());
     this.state.polygons = from.pop();
+    this.state.revision++;
     this.state.selected = Math.min(this.state.selected, this.state.polygons.length - 1);
     this.state.selectedVertex = null;
     this.redraw();

@@ -33,7 +33,8 @@ def canvas_point(page: Any, point: tuple[float, float] | list[float]) -> tuple[f
         """([x, y]) => {
           const {view} = window.cellhubEditor;
           const rect = view.canvas.getBoundingClientRect();
-          return [rect.left + view.offset[0] + x * view.scale, rect.top + view.offset[1] + y * view.scale];
+          const [ox, oy] = view.offset;
+          return [rect.left + ox + x * view.scale, rect.top + oy + y * view.scale];
         }""",
         list(point),
     )
@@ -48,7 +49,8 @@ def measurement_rows(page: Any) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = page.evaluate(
         """() => {
           const table = document.querySelector("table.measurements");
-          const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.replace(/[▲▼]/g, "").trim());
+          const heads = [...table.querySelectorAll("thead th")]
+            .map((th) => th.textContent.replace(/[▲▼]/g, "").trim());
           return [...table.querySelectorAll("tbody tr")].map((tr) =>
             Object.fromEntries([...tr.children].map((td, i) => [heads[i], td.textContent])));
         }"""
