@@ -42,6 +42,12 @@ from cellhub.ports.blob_store import (
 PART_BYTES = 8 * 1024 * 1024
 _S3_DEFAULT_TYPE = "binary/octet-stream"
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
+# The signers botocore may propose for a bucket without S3 Express or multi-region access.
+_PLAIN_SIGNERS = frozenset(
+    f"{version}{suffix}"
+    for version in ("v4", "s3", "s3v4")
+    for suffix in ("", "-query", "-presign-post")
+)
 
 
 class _BodyReader(io.RawIOBase):
@@ -92,6 +98,12 @@ class S3BlobStore:
         self.bucket = bucket
         self.part_bytes = part_bytes
         self._client = client
+        # botocore still presigns with SigV2 where a region allows it, unless the client was
+        # built with signature_version="s3v4"; SigV2 is deprecated and absent from newer
+        # regions, so presigned requests are always SigV4 (X-Amz-Expires, at most 7 days).
+        client.meta.events.register_first(
+            "choose-signer.s3", _prefer_sigv4, unique_id="cellhub-s3-prefer-sigv4"
+        )
         self._multipart = S3Multipart(bucket, client=client)
 
     # -- objects -------------------------------------------------------------------------
@@ -229,6 +241,11 @@ class S3BlobStore:
         if error_code(exc) in _MISSING:
             return BlobNotFound("no such object", key=key)
         return exc
+
+
+def _prefer_sigv4(signature_version: Any, **_: Any) -> str | None:
+    """A ``choose-signer`` handler run before botocore's own, which would pick SigV2."""
+    return "s3v4" if signature_version in _PLAIN_SIGNERS else None
 
 
 def _chain(first: bytes, second: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
