@@ -171,3 +171,28 @@ def test_registration_mails_through_ses(services: HubServices) -> None:
     status, reply = invoke(http_event("POST", "/auth/register", body=body))
     assert status == 201, reply
     assert services.users.find_user_by_email("bob@lab.example.org") is not None
+
+
+def test_the_signing_key_comes_from_secrets_manager_once_per_container(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cellhub.adapters.aws import wiring
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("CELLHUB_TABLE_NAME", "hub")
+    monkeypatch.delenv("CELLHUB_JWT_SECRET", raising=False)
+    get_settings.cache_clear()
+    wiring._secret_string.cache_clear()
+    with mock_aws():
+        secrets = boto3.client("secretsmanager", region_name=REGION)
+        arn = secrets.create_secret(Name="cellhub/jwt", SecretString="s" * 64)["ARN"]
+        monkeypatch.setenv("CELLHUB_JWT_SECRET_ARN", arn)
+        resources = wiring.AwsResources.from_env()
+        assert wiring.jwt_secret(resources) == b"s" * 64
+        secrets.put_secret_value(SecretId=arn, SecretString="t" * 64)
+        assert wiring.jwt_secret(resources) == b"s" * 64  # read once, then cached
+        assert "s" * 64 not in repr(resources)
+    wiring._secret_string.cache_clear()
+    get_settings.cache_clear()

@@ -189,3 +189,36 @@ def test_an_unexpected_failure_fails_only_its_record(world: World) -> None:
     assert world.export(second).state is ExportState.DONE
     world.jobs.failing = None
     assert world.export(first).state is ExportState.QUEUED  # SQS delivers it again
+
+
+def test_the_handler_builds_its_step_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cold-start wiring: DynamoDB and S3 named by the stack's environment (moto)."""
+    from cellhub.adapters.aws import wiring
+    from cellhub.adapters.aws.dynamodb_table import create_hub_table
+
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("CELLHUB_TABLE_NAME", "hub")
+    monkeypatch.setenv("CELLHUB_BUCKET_NAME", BUCKET)
+    export_handler.export_service.cache_clear()
+    with mock_aws():
+        table = create_hub_table(boto3.resource("dynamodb", region_name="us-east-1"), "hub")
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+        resources = wiring.AwsResources.from_env()
+        stores = wiring.repositories(resources, table)
+        project = Project.new("Exports", owner_id="alice")
+        stores.projects.create(project)
+        service = ExportService(
+            stores.images, stores.jobs, wiring.blob_store(resources), RecordingNotifier()
+        )
+        export = service.create(
+            project.id, formats=("csv",), image_ids=None, pixel_size_um=None, created_by="alice"
+        )
+        body = ExportRequested(export_id=export.id, project_id=project.id).to_json()
+        try:
+            reply = invoke(sqs_event(body))
+        finally:
+            export_handler.export_service.cache_clear()
+        assert reply == {"batchItemFailures": []}
+        assert service.get(project.id, export.id).state is ExportState.DONE

@@ -260,3 +260,34 @@ def test_keys_are_url_decoded_and_only_created_originals_count() -> None:
     assert created_objects(s3_notification(key, "e", event_name="ObjectRemoved:Delete")) == []
     assert created_objects(TEST_EVENT) == []
     assert created_objects("not json") == []
+
+
+def test_the_handler_builds_its_step_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cold-start wiring: DynamoDB and S3 named by the stack's environment (moto)."""
+    from cellhub.adapters.aws import wiring
+    from cellhub.adapters.aws.dynamodb_table import create_hub_table
+
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("CELLHUB_TABLE_NAME", "hub")
+    monkeypatch.setenv("CELLHUB_BUCKET_NAME", BUCKET)
+    thumbnail_handler.thumbnail_service.cache_clear()
+    with mock_aws():
+        table = create_hub_table(boto3.resource("dynamodb", region_name="us-east-1"), "hub")
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+        resources = wiring.AwsResources.from_env()
+        stores = wiring.repositories(resources, table)
+        project = Project.new("Spheroids", owner_id="alice")
+        stores.projects.create(project)
+        image = Image.new(project.id, "a.png", size=1, content_type="image/png", blob_key="x")
+        image = replace(image, blob_key=original_key(project.id, image.id))
+        stores.images.add_many([image])
+        etag = wiring.blob_store(resources).put(image.blob_key, png()).etag
+        try:
+            reply = invoke(sqs_event(s3_notification(image.blob_key, etag)))
+        finally:
+            thumbnail_handler.thumbnail_service.cache_clear()
+        assert reply == {"batchItemFailures": []}
+        stored = stores.images.get(project.id, image.id)
+        assert stored is not None and stored.status is ImageStatus.READY
