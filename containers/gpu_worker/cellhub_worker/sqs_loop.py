@@ -45,6 +45,8 @@ WAIT_SECONDS = 20
 # How often an idle worker turns dead-lettered chunks into failed images.
 DEAD_LETTER_INTERVAL = 60.0
 PROTECTION_MINUTES = 60
+# Seconds to wait after a failed poll before the next one.
+ERROR_BACKOFF = 5.0
 
 
 class TaskProtection:
@@ -126,7 +128,13 @@ class SqsWorkerLoop:
     def run(self) -> None:
         try:
             while not self.stopping:
-                self.run_once()
+                try:
+                    self.run_once()
+                except Exception:
+                    # A queue or table outage must not end the task; what it held reappears
+                    # after its visibility timeout.
+                    logger.exception("worker loop step failed; retrying")
+                    self._stopping.wait(ERROR_BACKOFF)
         finally:
             self._protection.release()
 
