@@ -64,6 +64,9 @@ export async function accessToken() {
   return session.access;
 }
 
+// Rotate the tokens now (the WebSocket was refused with an expired token).
+export const refreshSession = () => refreshTokens();
+
 async function refreshTokens() {
   if (!session.refresh) throw new ApiError(401, "invalid_token", "Please sign in.");
   // One refresh at a time: a rotated token may be used only once.

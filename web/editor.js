@@ -56,7 +56,7 @@ export class Editor {
     to.push(this.snapshot());
     this.state.polygons = from.pop();
     this.state.revision++;
-    this.state.selected = Math.min(this.state.selected, this.state.polygons.length - 1);
+    this.state.selected = -1; // indices may have shifted; never leave a wrong one selected
     this.state.selectedVertex = null;
     this.redraw();
     this.onChange(true);
@@ -210,7 +210,9 @@ export class Editor {
         this.drag = { kind: "vertex", before: this.snapshot(), moved: false };
         this.redraw();
       } else {
-        const index = polygonAt(this.state.polygons, point);
+        // A press on the selected polygon's outline keeps it selected (double-click inserts).
+        const onEdge = selected && nearestEdge(selected, point, PICK_RADIUS_PX / this.view.scale);
+        const index = onEdge ? this.state.selected : polygonAt(this.state.polygons, point);
         if (index >= 0 && index !== this.state.selected) this.select(index);
         this.drag = { kind: "pan", last: start, moved: false, empty: index < 0 };
       }

@@ -3,9 +3,10 @@
 // Events are hints; the REST API is the truth. After every (re)connect and on a server
 // "resync" message the screen re-reads its state through `onResync`.
 
-import { accessToken } from "./api.js";
+import { accessToken, refreshSession } from "./api.js";
 
 const MAX_DELAY_MS = 15000;
+const CLOSE_INVALID_TOKEN = 4401;
 
 export function followProject(projectId, { onEvent, onResync, onState = () => {} }) {
   let socket = null;
@@ -47,11 +48,11 @@ export function followProject(projectId, { onEvent, onResync, onState = () => {}
       } else if (data.type === "resync") onResync();
       else if (data.type !== "unsubscribed" && data.type !== "error") onEvent(data);
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", async (event) => {
       socket = null;
       if (stopped) return;
       onState("reconnecting");
-      // A 4401 close means the token expired; accessToken() refreshes it on the next try.
+      if (event.code === CLOSE_INVALID_TOKEN) await refreshSession().catch(() => {});
       timer = setTimeout(connect, delay);
       delay = Math.min(delay * 2, MAX_DELAY_MS);
     });

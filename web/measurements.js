@@ -68,7 +68,7 @@ export class MeasurementsTable {
         h(
           "th",
           { scope: "col", "aria-sort": c === key ? (this.ascending ? "ascending" : "descending") : "none" },
-          h("button", { type: "button", class: "link", onclick: () => this.sortBy(c) }, c, c === key ? (this.ascending ? " ▲" : " ▼") : ""),
+          h("button", { type: "button", class: "link", onclick: () => this.sortBy(c) }, c, c === key ? h("span", { "aria-hidden": "true" }, this.ascending ? " ▲" : " ▼") : null),
         ),
       ),
     );

@@ -1,0 +1,103 @@
+"""Project management (search, create, rename with settings, delete with confirmation, sign
+out) and upload recovery (a failed file is retried) in the browser."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.e2e import hub_seed
+from tests.e2e.page_helpers import sign_in
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "a long enough password"
+
+
+def test_projects_search_rename_delete_and_sign_out(page: Any, hub: Any) -> None:
+    from playwright.sync_api import expect
+
+    services = hub.services
+    user_id = hub_seed.verified_user(services, "projects@example.org", PASSWORD)
+    beta = hub_seed.project(services, user_id, "Beta organoids")
+    sign_in(page, "projects@example.org", PASSWORD)
+
+    page.get_by_role("button", name="New project").click()
+    page.get_by_label("Name").fill("Alpha plates")
+    page.get_by_role("button", name="Create").click()
+    expect(page.locator("h1")).to_have_text("Alpha plates")
+    page.get_by_role("link", name="← Projects").click()
+    rows = page.locator(".project-row")
+    expect(rows).to_have_count(2)
+
+    page.get_by_label("Search projects").fill("alpha")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Alpha plates")
+
+    rows.first.get_by_role("button", name="Rename / settings").click()
+    page.get_by_label("Name").fill("Alpha plates 2024")
+    page.get_by_label("Pixel size (µm per pixel)").fill("0.65")
+    page.get_by_label("Threshold").fill("0.4")
+    page.get_by_role("button", name="Save").click()
+    expect(rows.first).to_contain_text("Alpha plates 2024")
+    expect(rows.first).to_contain_text("0.65 µm/px")
+    (alpha,) = [p for p in services.projects.list_for_user(user_id).items if p.id != beta]
+    assert alpha.settings.threshold == pytest.approx(0.4)
+
+    page.get_by_label("Search projects").fill("")
+    expect(rows).to_have_count(2)
+    beta_row = rows.filter(has_text="Beta organoids")
+    beta_row.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    expect(rows).to_have_count(2)
+    beta_row.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(rows).to_have_count(1)
+    assert services.projects.get(beta) is None
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.goto("/#/projects")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_a_failed_upload_is_retried(page: Any, hub: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    services = hub.services
+    user_id = hub_seed.verified_user(services, "uploads@example.org", PASSWORD)
+    project_id = hub_seed.project(services, user_id, "Flaky network")
+    paths = []
+    for n in range(3):
+        buffer = io.BytesIO()
+        Image.fromarray(np.full((32, 32), 40 * n, np.uint8)).save(buffer, format="PNG")
+        path = tmp_path / f"tile_{n}.png"
+        path.write_bytes(buffer.getvalue())
+        paths.append(path)
+    (tmp_path / "notes.txt").write_text("not an image")
+
+    sign_in(page, "uploads@example.org", PASSWORD)
+    page.goto(f"/#/projects/{project_id}")
+    failures = {"left": 1}
+
+    def flaky(route: Any) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/blobs/upload**", flaky)
+    page.locator("#upload-files").set_input_files([*paths, tmp_path / "notes.txt"])
+    expect(page.locator("#notice")).to_contain_text("1 file(s) skipped")
+    expect(page.locator(".upload-summary")).to_contain_text("2/3 uploaded")
+    expect(page.locator(".upload-summary")).to_contain_text("1 failed")
+    expect(page.locator(".upload-item.failed")).to_contain_text("failed:")
+    page.get_by_role("button", name="Retry failed").click()
+    expect(page.locator(".upload-summary")).to_contain_text("3/3 uploaded")
+    expect(page.locator(".badge.ready")).to_have_count(3, timeout=60_000)
