@@ -3,13 +3,15 @@
 Writes read the caller's stream one part (``part_bytes``, 8 MiB by default) at a time: a
 body that fits in one part is one ``PutObject`` with its ``Content-MD5``, a longer one a
 multipart upload that is aborted if the stream fails, so a failed write never leaves an
-object or a half-written one behind and memory stays at one part. Reads hand back the
-``GetObject`` body as a buffered stream; S3 keeps serving the version a read started on
-even when the key is overwritten meanwhile.
+object or a half-written one behind, and memory stays at two parts (one read ahead).
+Reads hand back the ``GetObject`` body as a buffered stream; S3 keeps serving the version a
+read started on even when the key is overwritten meanwhile.
 
 Differences from the local store, all S3's own: ``list`` reports ``content_type`` None
-(ListObjectsV2 does not return it; ``head`` does), and an object written without a content
-type reads back as None although S3 stores its default ``binary/octet-stream``.
+(ListObjectsV2 does not return it; ``head`` does); a ``put`` longer than one part gets a
+multipart ETag (``<md5 of part md5s>-N``), where the local store reports the plain MD5; and
+an object written without a content type reads back as None although S3 stores its
+default ``binary/octet-stream``.
 """
 
 from __future__ import annotations
@@ -42,11 +44,12 @@ from cellhub.ports.blob_store import (
 PART_BYTES = 8 * 1024 * 1024
 _S3_DEFAULT_TYPE = "binary/octet-stream"
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
-# The signers botocore may propose for a bucket without S3 Express or multi-region access.
-_PLAIN_SIGNERS = frozenset(
+# The presigners botocore may propose for a plain bucket (no S3 Express, no multi-region
+# access point); requests that are sent, not presigned, keep botocore's own choice.
+_PLAIN_PRESIGNERS = frozenset(
     f"{version}{suffix}"
     for version in ("v4", "s3", "s3v4")
-    for suffix in ("", "-query", "-presign-post")
+    for suffix in ("-query", "-presign-post")
 )
 
 
@@ -245,7 +248,7 @@ class S3BlobStore:
 
 def _prefer_sigv4(signature_version: Any, **_: Any) -> str | None:
     """A ``choose-signer`` handler run before botocore's own, which would pick SigV2."""
-    return "s3v4" if signature_version in _PLAIN_SIGNERS else None
+    return "s3v4" if signature_version in _PLAIN_PRESIGNERS else None
 
 
 def _chain(first: bytes, second: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
