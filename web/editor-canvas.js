@@ -19,6 +19,7 @@ export class CanvasView {
     this.size = [1, 1];
     this.filter = "none";
     this.frames = 0;
+    this.interacting = false; // a pan or zoom gesture is in progress
   }
 
   toImage(clientX, clientY) {
@@ -60,13 +61,24 @@ export class CanvasView {
     const { polygons, selected, highlighted, drawing, cursor } = state;
     // The image and every unselected polygon change only on a commit, pan/zoom or a new
     // selection; drawn once into a layer, they cost one blit per frame while a vertex moves.
-    const key = [this.canvas.width, this.canvas.height, this.scale, ...this.offset, this.filter, state.revision, selected, Boolean(this.image)].join();
-    if (key !== this.layerKey) {
+    const content = [this.canvas.width, this.canvas.height, this.filter, state.revision, selected, Boolean(this.image)].join();
+    const view = [this.scale, ...this.offset].join();
+    if (content !== this.layerContent || (view !== this.layerView && !this.interacting)) {
       this.drawLayer(polygons, selected);
-      this.layerKey = key;
+      this.layerContent = content;
+      this.layerView = view;
+      this.layerTransform = [this.scale, ...this.offset];
     }
+    // While a pan or zoom is under way the layer is moved and scaled as a picture; it is
+    // drawn sharp again once the gesture ends.
+    const [s0, x0, y0] = this.layerTransform;
+    const k = this.scale / s0;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.drawImage(this.layer, 0, 0);
+    if (k !== 1 || x0 !== this.offset[0] || y0 !== this.offset[1]) {
+      ctx.fillStyle = "#111";
+      ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    }
+    ctx.drawImage(this.layer, this.offset[0] - k * x0, this.offset[1] - k * y0, this.layer.width * k, this.layer.height * k);
     ctx.setTransform(this.scale, 0, 0, this.scale, this.offset[0], this.offset[1]);
     const line = 1.5 / this.scale;
     if (highlighted >= 0 && polygons[highlighted]) this.outline(polygons[highlighted], HIGHLIGHT, line * 2.5, false);

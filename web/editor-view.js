@@ -28,6 +28,7 @@ export function showEditor(main, projectId, imageId) {
       renderTools();
     },
     onHover: (index) => {
+      if (index === editor.state.highlighted) return;
       const polygon = editor.state.polygons[index];
       table.mark(polygon ? polygon.id : null);
       editor.highlight(index);

@@ -175,6 +175,9 @@ export class Editor {
     canvas.addEventListener("dblclick", (e) => this.doubleClick(e));
     canvas.addEventListener("wheel", (e) => {
       e.preventDefault();
+      this.view.interacting = true;
+      clearTimeout(this.wheelEnd);
+      this.wheelEnd = setTimeout(() => this.settle(), 150);
       const rect = canvas.getBoundingClientRect();
       this.view.zoomAt(Math.exp(-e.deltaY * 0.0015), e.clientX - rect.left, e.clientY - rect.top);
       this.redraw();
@@ -235,6 +238,7 @@ export class Editor {
       const dy = e.clientY - drag.last[1];
       if (Math.abs(dx) + Math.abs(dy) > 0) drag.moved = true;
       drag.last = [e.clientX, e.clientY];
+      this.view.interacting = drag.moved;
       this.view.pan(dx, dy);
       this.redraw();
     } else if (this.mode !== "select") {
@@ -245,10 +249,17 @@ export class Editor {
     }
   }
 
+  // A pan or zoom gesture ended: draw everything sharp at the final view.
+  settle() {
+    this.view.interacting = false;
+    this.redraw();
+  }
+
   pointerUp() {
     const drag = this.drag;
     this.drag = null;
     if (!drag) return;
+    if (drag.kind === "pan") this.settle();
     if (drag.kind === "vertex" && drag.moved) this.commit(drag.before);
     if (drag.kind === "pan" && !drag.moved && drag.empty) this.select(-1);
   }

@@ -45,7 +45,7 @@ SCROLL_FRAMES = """(ms) => new Promise((done) => {
   requestAnimationFrame(step);
 })"""
 
-# With the mouse held on a vertex, move it every animation frame for `ms`.
+# With the mouse held down (on a vertex, or on empty space to pan), move it every frame.
 DRAG_FRAMES = """([ms, x, y]) => new Promise((done) => {
   const {view} = window.cellhubEditor;
   const start = performance.now();
@@ -118,6 +118,12 @@ def test_ten_thousand_images_and_a_thousand_polygons(page: Any, hub: Any, artifa
     page.mouse.up()
     page.screenshot(path=str(artifacts / "editor-1000-polygons.png"))
     assert drag["redraws"] > 0
+    gap = canvas_point(page, (72, 72))  # between the discs: a press there pans
+    page.mouse.move(*gap)
+    page.mouse.down()
+    pan = page.evaluate(DRAG_FRAMES, [2000, gap[0], gap[1]])
+    page.mouse.up()
+    assert pan["redraws"] > 0
 
     numbers = {
         "images": IMAGE_COUNT + 1,
@@ -131,5 +137,7 @@ def test_ten_thousand_images_and_a_thousand_polygons(page: Any, hub: Any, artifa
         "drag_polygons": POLYGON_COUNT,
         "drag_fps": round(drag["frames"] / drag["seconds"], 1),
         "drag_redraws_per_s": round(drag["redraws"] / drag["seconds"], 1),
+        "pan_fps": round(pan["frames"] / pan["seconds"], 1),
+        "pan_redraws_per_s": round(pan["redraws"] / pan["seconds"], 1),
     }
     record_numbers(artifacts, "large_gallery", numbers)
