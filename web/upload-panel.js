@@ -31,6 +31,7 @@ export function uploadPanel(projectId, onUploaded) {
   function render() {
     frame = null;
     const { sent, size, counts, count } = queue.totals;
+    statusRow.hidden = false;
     overall.value = size ? sent / size : 0;
     summary.textContent =
       `${counts.done}/${count} uploaded (${formatBytes(sent)} of ${formatBytes(size)})` +
@@ -84,6 +85,7 @@ export function uploadPanel(projectId, onUploaded) {
     }
   });
 
-  const element = h("section", { class: "uploads", "aria-label": "Uploads" }, zone, h("div", { class: "upload-status" }, overall, summary, retry, cancel), list);
+  const statusRow = h("div", { class: "upload-status", hidden: true }, overall, summary, retry, cancel);
+  const element = h("section", { class: "uploads", "aria-label": "Uploads" }, zone, statusRow, list);
   return { element, destroy: () => frame && cancelAnimationFrame(frame) };
 }
