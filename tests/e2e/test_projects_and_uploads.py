@@ -1,8 +1,9 @@
 """Project management (search, create, rename with settings, delete with confirmation, sign
-out) and upload recovery (a failed file is retried) in the browser."""
+out) and uploads (a failed file is retried; a large file goes up in parts) in the browser."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,20 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cellhub.ports.blob_store import MIN_PART_BYTES
+from cellhub.services.uploads import UploadService
+from cellhub_api.app import create_app
+from cellhub_api.web_client import mount_web_client
+from cellhub_local.loopback import free_port, serving
+from cellhub_local.wiring import build_local_services
 from tests.e2e import hub_seed
+from tests.e2e.conftest import CHEAP_PASSWORDS
 from tests.e2e.page_helpers import sign_in
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "a long enough password"
+MULTIPART_FROM = 300_000
 
 
 def test_projects_search_rename_delete_and_sign_out(page: Any, hub: Any) -> None:
@@ -101,3 +110,42 @@ def test_a_failed_upload_is_retried(page: Any, hub: Any, tmp_path: Path) -> None
     page.get_by_role("button", name="Retry failed").click()
     expect(page.locator(".upload-summary")).to_contain_text("3/3 uploaded")
     expect(page.locator(".badge.ready")).to_have_count(3, timeout=60_000)
+
+
+def test_a_large_file_goes_up_in_parts(browser: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    services = build_local_services(tmp_path / "hub", public_url=url, passwords=CHEAP_PASSWORDS)
+    uploads = UploadService(
+        services.images,
+        services.blobs,
+        services.notifier,
+        multipart_threshold=MULTIPART_FROM,
+        part_size=MIN_PART_BYTES,
+    )
+    services = dataclasses.replace(services, uploads=uploads)
+    user_id = hub_seed.verified_user(services, "parts@example.org", PASSWORD)
+    project_id = hub_seed.project(services, user_id, "Large files")
+    noise = np.random.default_rng(1).integers(0, 255, size=(700, 700), dtype=np.uint8)
+    large = tmp_path / "large.png"
+    Image.fromarray(noise).save(large)
+    assert large.stat().st_size > MULTIPART_FROM
+
+    app = create_app(services)
+    mount_web_client(app)
+    with serving(app, port):
+        context = browser.new_context(base_url=url)
+        try:
+            page = context.new_page()
+            parts: list[str] = []
+            page.on("request", lambda r: "/blobs/part" in r.url and parts.append(r.method))
+            sign_in(page, "parts@example.org", PASSWORD)
+            page.goto(f"/#/projects/{project_id}")
+            page.locator("#upload-files").set_input_files(large)
+            expect(page.locator(".upload-summary")).to_contain_text("1/1 uploaded")
+            expect(page.locator(".badge.ready")).to_have_count(1)
+            assert parts and set(parts) == {"PUT"}
+        finally:
+            context.close()
