@@ -20,9 +20,19 @@ const ROUTES = [
   [/^#\/projects\/([^/]+)\/images\/([^/]+)$/, (m) => showEditor(main, m[1], m[2]), true],
 ];
 
+let shownHash = null;
+
 function route() {
+  if (location.hash === shownHash) return; // put back after a cancelled leave
+  if (leaveScreen && leaveScreen.unsaved && leaveScreen.unsaved()) {
+    if (!confirm("You have unsaved changes. Leave this page and discard them?")) {
+      location.hash = shownHash;
+      return;
+    }
+  }
   if (leaveScreen) leaveScreen();
   leaveScreen = null;
+  shownHash = location.hash;
   const hash = location.hash || "#/projects";
   for (const [pattern, show, needsSession] of ROUTES) {
     const match = hash.match(pattern);

@@ -188,10 +188,12 @@ export function showEditor(main, projectId, imageId) {
     status.textContent = "";
     notify(plainMessage(error), "error");
   });
-  return () => {
+  const leave = () => {
     resize.disconnect();
     document.removeEventListener("keydown", keys);
     window.removeEventListener("beforeunload", beforeUnload);
     delete window.cellhubEditor;
   };
+  leave.unsaved = () => dirty;
+  return leave;
 }

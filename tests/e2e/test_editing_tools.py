@@ -81,6 +81,14 @@ def test_editing_tools(page: Any, hub: Any) -> None:
     highlighted = _state(page, "e.state.polygons[e.state.highlighted].id")
     assert highlighted == largest_id
 
+    # Leaving with unsaved edits asks first; declining keeps the editor and the edits.
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("link", name="← Gallery").click()
+    expect(page.locator(".save-state")).to_have_text("Unsaved changes")
+    assert asked and "unsaved changes" in asked[0]
+
+    page.locator("canvas").focus()
     page.keyboard.press("Control+s")
     expect(page.locator(".save-state")).to_have_text("Saved · version 2")
     assert len(services.editing.latest(project_id, image_id)[1]["polygons"]) == 2
