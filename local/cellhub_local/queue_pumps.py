@@ -13,10 +13,12 @@ import threading
 from collections.abc import Callable
 
 from cellhub.errors import CellhubError
-from cellhub.ports.job_queue import JobQueue
+from cellhub.ports.job_queue import MAX_RECEIVE_MESSAGES, JobQueue
 from cellhub.segmenter import Segmenter
 from cellhub.services.export_messages import handle_export_message
 from cellhub.services.segmentation_worker import SegmentationWorker
+from cellhub.services.storage_events import created_objects
+from cellhub.services.thumbnails import ThumbnailService
 from cellhub_api.container import HubServices
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,8 @@ def start_pumps(
     segment_workers: int = 1,
     max_receives: int,
 ) -> list[QueuePump]:
-    """Start the segmentation, export and dead-letter pumps; returns them for ``stop``."""
+    """Start the segmentation, export, storage-event and dead-letter pumps; returns them for
+    ``stop``."""
     worker = SegmentationWorker(
         services.images, services.jobs, services.blobs, services.notifier, segmenter_for
     )
@@ -65,6 +68,10 @@ def start_pumps(
         for n in range(segment_workers)
     ]
     pumps.append(QueuePump("export", lambda: _export_step(services)))
+    if services.storage_events is not None:
+        thumbnails = ThumbnailService(services.images, services.blobs, services.notifier)
+        events = services.storage_events
+        pumps.append(QueuePump("storage-events", lambda: _storage_event_step(thumbnails, events)))
     if segment_dlq is not None:
         pumps.append(
             QueuePump(
@@ -94,6 +101,20 @@ def _export_step(services: HubServices) -> int:
             log.warning("export message %s failed: %s", message.message_id, exc.reason)
             if exc.permanent:
                 queue.change_visibility(message.receipt_handle, 0)
+            continue
+        queue.delete(message.receipt_handle)
+    return len(received)
+
+
+def _storage_event_step(thumbnails: ThumbnailService, queue: JobQueue) -> int:
+    """What the thumbnail function does with a batch of S3 notifications from SQS."""
+    received = queue.receive(max_messages=MAX_RECEIVE_MESSAGES)
+    for message in received:
+        try:
+            for created in created_objects(message.body):
+                thumbnails.handle_object_created(created.key, created.etag)
+        except Exception:  # this event alone is retried after its visibility timeout
+            log.exception("storage event %s failed", message.message_id)
             continue
         queue.delete(message.receipt_handle)
     return len(received)

@@ -33,7 +33,7 @@ def add_parser(verbs: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     public_url = f"http://{args.host}:{args.port}"
-    services = build_local_services(args.data, public_url=public_url)
+    services = build_local_services(args.data, public_url=public_url, queued_storage_events=True)
     if args.demo:
         demo = ensure_demo(services)
         print(f"demo account: {demo.email} / {demo.password} (project {demo.project_id})")

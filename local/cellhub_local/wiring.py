@@ -4,7 +4,7 @@ Everything lives under one data directory, so a restart (or a copy of the folder
 the same hub::
 
     <data>/hub.sqlite3         metadata (accounts, projects, images, jobs, exports)
-    <data>/queues.sqlite3      segment and export queues with their dead-letter queues
+    <data>/queues.sqlite3      segment, export and storage-event queues with dead-letter queues
     <data>/blobs/              originals, thumbnails, segmentation documents, exports
     <data>/outbox/             mail (verification and reset links) as .eml files
     <data>/secrets.json        signing keys made on first start (mode 0600), unless the
@@ -41,6 +41,8 @@ from cellhub_api.live import LiveConnections
 
 # A message whose work failed this many times is dead-lettered and its images marked failed.
 MAX_RECEIVES = 3
+# Seconds a storage event is hidden while its thumbnail is made (an S3 event queue's timeout).
+STORAGE_EVENT_VISIBILITY = 60
 
 
 def build_local_services(
@@ -50,8 +52,15 @@ def build_local_services(
     settings: Settings | None = None,
     notifier: Notifier | None = None,
     passwords: Passwords | None = None,
+    queued_storage_events: bool = False,
 ) -> HubServices:
-    """The hub's ports and services over ``data_dir`` (created if missing)."""
+    """The hub's ports and services over ``data_dir`` (created if missing).
+
+    ``queued_storage_events`` raises each upload's storage event into a durable queue for
+    the thumbnail pump, as S3 does into SQS (what ``cellhub serve`` runs); without it the
+    thumbnail is made before the upload is answered, which tests and tools that want an
+    image ``ready`` at once rely on.
+    """
     settings = settings or get_settings()
     data_dir.mkdir(parents=True, exist_ok=True)
     keys = _signing_keys(data_dir, settings)
@@ -75,6 +84,17 @@ def build_local_services(
         )
         for name in ("segment", "export")
     )
+    storage_events = (
+        SqliteJobQueue(
+            data_dir / "queues.sqlite3",
+            "storage-events",
+            visibility_timeout=STORAGE_EVENT_VISIBILITY,
+            max_receives=MAX_RECEIVES,
+            dead_letter=SqliteJobQueue(data_dir / "queues.sqlite3", "storage-events-dlq"),
+        )
+        if queued_storage_events
+        else None
+    )
     tokens = AccessTokens(keys["jwt"], issuer=public_url, audience="cellhub")
     accounts = AccountService(
         users, OutboxMailer(data_dir / "outbox"), tokens, passwords=passwords, public_url=public_url
@@ -94,6 +114,7 @@ def build_local_services(
         segmentation_jobs=SegmentationJobs(images, jobs, segment_queue, notifier),
         editing=EditingService(images, blobs, notifier),
         exports=ExportService(images, jobs, blobs, notifier),
+        storage_events=storage_events,
     )
 
 

@@ -41,3 +41,6 @@ class HubServices:
     segmentation_jobs: SegmentationJobs
     editing: EditingService
     exports: ExportService
+    # Where the embedded hub raises storage events for a pump to handle, as S3 does into SQS
+    # in the cloud; None handles each upload's event before the upload is answered.
+    storage_events: JobQueue | None = None

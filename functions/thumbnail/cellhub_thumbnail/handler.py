@@ -1,10 +1,9 @@
 """SQS batches of S3 event notifications in, ``ThumbnailService.handle_object_created`` per object.
 
-Each SQS record's body is one S3 notification: ``{"Records": [{"eventName":
-"ObjectCreated:Put", "s3": {"object": {"key": "projects/p/originals/i", "eTag": "…"}}}]}``,
-or the ``s3:TestEvent`` S3 sends once when the notification is configured (skipped). Keys
-arrive URL-encoded (spaces as ``+``) and are decoded with ``unquote_plus``. Keys outside
-``projects/<p>/originals/`` (thumbnails, documents, exports) are ignored.
+Each SQS record's body is one S3 notification, read by
+:func:`cellhub.services.storage_events.created_objects` (the embedded hub reads its own
+storage events with it too): the ``s3:TestEvent`` is skipped, keys are URL-decoded, and keys
+outside ``projects/<p>/originals/`` (thumbnails, documents, exports) are ignored.
 
 Redelivery is harmless: the step only handles an image still ``uploading`` whose object has
 the notified ETag, so a duplicate notification changes nothing. An undecodable image is
@@ -14,11 +13,8 @@ and only that record is retried (``batchItemFailures``), up to the queue's dead-
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -34,40 +30,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from cellhub.adapters.aws import wiring
 from cellhub.adapters.aws.wiring import AwsResources
 from cellhub.domain.images import ImageStatus
-from cellhub.services.thumbnails import ThumbnailService, parse_original_key
+from cellhub.services.storage_events import created_objects
+from cellhub.services.thumbnails import ThumbnailService
 
 SERVICE = "cellhub-thumbnail"
-TEST_EVENT = "s3:TestEvent"
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="CellHub", service=SERVICE)
 processor = BatchProcessor(event_type=EventType.SQS)
-
-
-@dataclass(frozen=True, slots=True)
-class CreatedObject:
-    key: str
-    etag: str | None
-
-
-def created_objects(body: str) -> list[CreatedObject]:
-    """The originals an S3 notification reports as created; [] for anything else."""
-    try:
-        notification = json.loads(body)
-    except ValueError:
-        logger.error("an SQS record that is not an S3 notification was dropped")
-        return []
-    if not isinstance(notification, dict) or notification.get("Event") == TEST_EVENT:
-        return []
-    found = []
-    for record in notification.get("Records", []):
-        if not str(record.get("eventName", "")).startswith("ObjectCreated:"):
-            continue
-        stored = record.get("s3", {}).get("object", {})
-        key = unquote_plus(str(stored.get("key", "")))
-        if parse_original_key(key) is None:
-            continue
-        found.append(CreatedObject(key=key, etag=stored.get("eTag")))
-    return found
 
 
 @lru_cache(maxsize=1)

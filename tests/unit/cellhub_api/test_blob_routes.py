@@ -20,11 +20,14 @@ from cellhub.adapters.local.url_signing import Grant, UrlSigner
 from cellhub.domain.images import ImageStatus
 from cellhub.domain.projects import Project
 from cellhub.ports.blob_store import MIN_PART_BYTES
+from cellhub.services.storage_events import created_objects
+from cellhub.services.thumbnails import ThumbnailService
 from cellhub.services.uploads import UploadService
 from cellhub_api.app import create_app
 from cellhub_api.container import HubServices
+from cellhub_local.wiring import build_local_services
 
-from .conftest import SignUp
+from .conftest import PUBLIC_URL, SignUp
 
 
 def png_bytes(width: int = 40, height: int = 30) -> bytes:
@@ -164,3 +167,28 @@ def test_a_multipart_upload_goes_through_part_puts_and_completion(
 def test_blob_routes_are_absent_without_the_filesystem_store(services: HubServices) -> None:
     with TestClient(create_app(replace(services, blobs=object()))) as client:  # type: ignore[arg-type]
         assert client.get("/blobs/download?key=a&expires=1&signature=x").status_code == 404
+
+
+def test_with_a_storage_event_queue_an_upload_is_answered_before_its_thumbnail(
+    data_dir: Path, services: HubServices, owner: tuple[dict[str, str], str]
+) -> None:
+    queued = build_local_services(data_dir, public_url=PUBLIC_URL, queued_storage_events=True)
+    app = create_app(replace(services, storage_events=queued.storage_events))
+    assert queued.storage_events is not None
+    with TestClient(app) as client:
+        data = png_bytes()
+        planned = plan_one(client, owner, "cells.png", len(data))
+        assert post_file(client, planned["post"], data).status_code == 204
+        # A retried POST of the same bytes raises no second event (deduplicated on the etag).
+        assert post_file(client, planned["post"], data).status_code == 204
+        headers, project_id = owner
+        image = client.get(f"/projects/{project_id}/images/{planned['image_id']}", headers=headers)
+        assert image.json()["status"] == "uploading"
+        (message,) = queued.storage_events.receive(max_messages=10)
+        (created,) = created_objects(message.body)
+        assert created.key == planned["post"]["fields"]["key"]
+        assert created.etag == hashlib.md5(data).hexdigest()
+        thumbnails = ThumbnailService(services.images, services.blobs, services.notifier)
+        thumbnails.handle_object_created(created.key, created.etag)
+        image = client.get(f"/projects/{project_id}/images/{planned['image_id']}", headers=headers)
+        assert image.json()["status"] == "ready"

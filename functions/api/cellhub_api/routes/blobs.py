@@ -25,6 +25,7 @@ from cellhub.adapters.local.filesystem_blobs import (
     FilesystemBlobStore,
 )
 from cellhub.errors import InputNotFound, InvalidParameter, UploadTooLarge
+from cellhub.services.storage_events import object_created_notification
 from cellhub.services.thumbnails import ThumbnailService
 from cellhub.settings import get_settings
 from cellhub_api.container import HubServices
@@ -46,12 +47,21 @@ def local_blob_store(services: Services) -> FilesystemBlobStore:
 LocalBlobs = Annotated[FilesystemBlobStore, Depends(local_blob_store)]
 
 
-def object_created(services: HubServices, key: str) -> None:
-    """Raise the storage event S3 would raise for a new object: the thumbnail step.
+def object_created(services: HubServices, key: str, *, etag: str, size: int) -> None:
+    """Raise the storage event S3 would raise for a new object at ``key``.
 
-    Blocking (decodes the image); call it from a worker thread.
+    With a storage-event queue the event is queued for the thumbnail pump, as S3 sends it to
+    SQS (deduplicated on key and etag, so a retried upload is one event); without one the
+    thumbnail step runs now. Blocking; call it from a worker thread.
     """
-    ThumbnailService(services.images, services.blobs, services.notifier).handle_object_created(key)
+    if services.storage_events is None:
+        thumbnails = ThumbnailService(services.images, services.blobs, services.notifier)
+        thumbnails.handle_object_created(key, etag)
+        return
+    services.storage_events.send(
+        object_created_notification(key, etag=etag, size=size),
+        deduplication_id=f"{key}:{etag}",
+    )
 
 
 @router.post(UPLOAD_PATH, status_code=204)
@@ -70,7 +80,7 @@ async def post_upload(request: Request, store: LocalBlobs, services: Services) -
         info = await run_in_threadpool(
             store.accept_post_upload, fields, upload.file, declared_length=upload.size
         )
-    await run_in_threadpool(object_created, services, info.key)
+    await run_in_threadpool(object_created, services, info.key, etag=info.etag, size=info.size)
     return Response(status_code=204, headers={"ETag": f'"{info.etag}"'})
 
 

@@ -55,7 +55,7 @@ async def complete_upload(
     )
     if isinstance(services.blobs, FilesystemBlobStore):
         # S3 raises ObjectCreated for a completed multipart upload; the local store does not.
-        await run_in_threadpool(object_created, services, info.key)
+        await run_in_threadpool(object_created, services, info.key, etag=info.etag, size=info.size)
     return ImageOut.of(_image(services, access.project_id, image_id))
 
 
