@@ -28,6 +28,8 @@ ProgressCallback = Callable[[Path, str], None]
 _INCOMPLETE = frozenset({"uploading", "failed"})
 _PLAN_BATCH = 100
 _PAGE = 100
+# Seconds between looks at which uploads the hub has not processed yet.
+_READY_POLL = 0.2
 
 
 class HubError(Exception):
@@ -135,9 +137,25 @@ class HubClient:
     def active_jobs(self, project_id: str) -> list[Json]:
         return self._call("GET", f"/projects/{project_id}/jobs")
 
-    def _all_pages(self, path: str) -> list[Json]:
+    def wait_ready(
+        self, project_id: str, image_ids: Iterable[str], *, timeout: float = 600.0
+    ) -> None:
+        """Wait until none of ``image_ids`` is still ``uploading``: the hub has handled their
+        storage events (thumbnail made, ``ready`` or ``rejected``)."""
+        waiting = set(image_ids)
+        deadline = time.monotonic() + timeout
+        while waiting:
+            uploading = self._all_pages(f"/projects/{project_id}/images", status="uploading")
+            waiting &= {image["id"] for image in uploading}
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(waiting)} uploads not processed in {timeout:.0f} s")
+            time.sleep(_READY_POLL)
+
+    def _all_pages(self, path: str, **filters: str) -> list[Json]:
         items: list[Json] = []
-        params: dict[str, Any] = {"limit": _PAGE}
+        params: dict[str, Any] = {"limit": _PAGE, **filters}
         while True:
             page = self._call("GET", path, params=params)
             items.extend(page["items"])
@@ -152,9 +170,15 @@ class HubClient:
         *,
         parallel: int = 4,
         on_progress: ProgressCallback | None = None,
+        wait_ready: bool = True,
     ) -> UploadReport:
         """Send the files not already in the project (same name and size), ``parallel`` at
-        a time; a file that fails is tried once more before it counts as failed."""
+        a time; a file that fails is tried once more before it counts as failed.
+
+        The hub handles a stored upload asynchronously (as S3 notifies the cloud's thumbnail
+        function); with ``wait_ready`` the call returns once every sent file is ``ready`` or
+        ``rejected``, so a segmentation queued next sees them all.
+        """
         report = UploadReport()
         present = {
             (image["name"], image["size"])
@@ -182,6 +206,8 @@ class HubClient:
                     else:
                         report.failed.append((path.name, error))
                     _notify(on_progress, path, "uploaded" if error is None else "failed")
+        if wait_ready and report.uploaded:
+            self.wait_ready(project_id, report.uploaded)
         return report
 
     def _send_twice(self, project_id: str, path: Path, planned: Json) -> str | None:

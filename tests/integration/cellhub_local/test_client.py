@@ -45,7 +45,10 @@ class Hub:
 def hub(tmp_path: Path) -> Iterator[Hub]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    services = build_local_services(tmp_path / "data", public_url=url, passwords=CHEAP_PASSWORDS)
+    # Storage events go through their queue and pump, as ``cellhub serve`` runs them.
+    services = build_local_services(
+        tmp_path / "data", public_url=url, passwords=CHEAP_PASSWORDS, queued_storage_events=True
+    )
     # The TIFF example (~490 kB) goes up as a multipart upload, the other two as form POSTs.
     uploads = UploadService(
         services.images,
