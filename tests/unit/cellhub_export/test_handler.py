@@ -13,7 +13,6 @@ from typing import Any
 import boto3
 import numpy as np
 import pytest
-from cellhub_export import handler as export_handler
 from moto import mock_aws
 
 from cellhub.adapters.aws.s3_blobs import S3BlobStore
@@ -31,6 +30,7 @@ from cellhub.results import ImageInfo, ImageResult
 from cellhub.services.export_messages import ExportRequested
 from cellhub.services.exports import ExportService
 from cellhub.services.segmentation_documents import document_key, save_document
+from cellhub_export import handler as export_handler
 
 BUCKET = "cellhub-data"
 SIZE = 32

@@ -13,8 +13,6 @@ from urllib.parse import quote_plus
 import boto3
 import numpy as np
 import pytest
-from cellhub_thumbnail import handler as thumbnail_handler
-from cellhub_thumbnail.handler import created_objects
 from moto import mock_aws
 from PIL import Image as PilImage
 
@@ -28,6 +26,8 @@ from cellhub.domain.projects import Project
 from cellhub.ports.notifier import RecordingNotifier
 from cellhub.services.thumbnails import ThumbnailService, thumbnail_key
 from cellhub.services.uploads import original_key
+from cellhub_thumbnail import handler as thumbnail_handler
+from cellhub_thumbnail.handler import created_objects
 
 BUCKET = "cellhub-data"
 
