@@ -58,14 +58,13 @@ export class Gallery {
   update(id, changes) {
     const index = this.byId.get(id);
     if (index === undefined) return false;
-    const image = Object.assign(this.images[index], changes);
-    if (this.filter && image.status !== this.filter) this.refilter();
-    else {
-      const at = this.shown.indexOf(image);
-      const cell = this.cells.get(at);
-      if (cell) this.fill(cell, image);
-      this.onChange();
-    }
+    const image = this.images[index];
+    const wasShown = !this.filter || image.status === this.filter;
+    Object.assign(image, changes);
+    if (wasShown !== (!this.filter || image.status === this.filter)) return this.refilter() || true;
+    // Only the visible cells exist; a status change elsewhere needs no DOM work.
+    for (const cell of this.cells.values()) if (cell.dataset.id === id) this.fill(cell, image);
+    this.onChange();
     return true;
   }
 

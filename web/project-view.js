@@ -36,10 +36,13 @@ export function showProject(main, projectId) {
   const force = h("input", { type: "checkbox", id: "force" });
   const gallery = new Gallery(projectId, {
     onOpen: (image) => (location.hash = `#/projects/${projectId}/images/${image.id}`),
-    onChange: () => renderCounts(),
+    onChange: () => (countsFrame ||= requestAnimationFrame(renderCounts)),
   });
+  let countsFrame = null;
 
+  // Once per frame at most: a segmentation run sends several events per image.
   function renderCounts() {
+    countsFrame = null;
     const c = gallery.counts();
     counts.textContent =
       `${gallery.images.length} images · ` + STATUSES.filter((s) => c[s]).map((s) => `${c[s]} ${s}`).join(" · ");
