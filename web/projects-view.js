@@ -51,16 +51,22 @@ export async function editProjectDialog(project, title = "Project settings") {
 export function showProjects(main) {
   const list = h("ul", { class: "project-list", "aria-label": "Projects" });
   const search = h("input", { type: "search", name: "search", placeholder: "Search projects", "aria-label": "Search projects" });
+  const more = h("button", { type: "button", hidden: true, onclick: () => load(cursor) }, "Show more projects");
   let timer = null;
   let generation = 0;
+  let cursor = null;
 
-  async function load() {
+  // The first page (or, with `after`, the next one appended).
+  async function load(after = null) {
     const mine = ++generation;
     list.setAttribute("aria-busy", "true");
     try {
-      const page = await api.projects(search.value.trim() || undefined);
+      const page = await api.projects(search.value.trim() || undefined, after || undefined);
       if (mine !== generation) return;
-      list.replaceChildren(...(page.items.length ? page.items.map(row) : [h("li", { class: "empty" }, "No projects yet.")]));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      if (after) list.append(...page.items.map(row));
+      else list.replaceChildren(...(page.items.length ? page.items.map(row) : [h("li", { class: "empty" }, "No projects found.")]));
     } catch (error) {
       notify(plainMessage(error), "error");
     } finally {
@@ -121,11 +127,12 @@ export function showProjects(main) {
 
   search.addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(load, 250);
+    timer = setTimeout(() => load(), 250);
   });
   main.append(
     h("div", { class: "toolbar" }, h("h1", {}, "Projects"), search, h("button", { type: "button", class: "primary", onclick: create }, "New project")),
     list,
+    more,
   );
   load();
   return () => clearTimeout(timer);
