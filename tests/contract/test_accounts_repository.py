@@ -1,7 +1,7 @@
 """The accounts contract: every ``AccountsRepository`` adapter keeps these invariants.
 
-To add an adapter (DynamoDB on moto), write a factory beside ``sqlite_repository`` and list
-it in ``FACTORIES``; every test then runs against it too.
+Every test runs against each factory in ``FACTORIES``: SQLite, and DynamoDB on a fresh moto
+table. To add an adapter, write a factory beside these and list it there.
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from cellhub.adapters.aws.dynamodb_accounts import DynamoAccountsRepository
 from cellhub.adapters.local.sqlite_accounts import SqliteAccountsRepository
 from cellhub.domain.accounts import OneTimeToken, RefreshToken, User, new_id
 from cellhub.errors import EmailTaken, InputNotFound
 from cellhub.ports.accounts_repository import AccountsRepository
+
+from .conftest import moto_hub_table
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -27,7 +30,15 @@ def sqlite_repository(tmp_path: Path) -> Iterator[AccountsRepository]:
     repository.close()
 
 
-FACTORIES: dict[str, Callable[[Path], Iterator[AccountsRepository]]] = {"sqlite": sqlite_repository}
+def dynamodb_repository(tmp_path: Path) -> Iterator[AccountsRepository]:
+    with moto_hub_table() as table:
+        yield DynamoAccountsRepository(table)
+
+
+FACTORIES: dict[str, Callable[[Path], Iterator[AccountsRepository]]] = {
+    "sqlite": sqlite_repository,
+    "dynamodb": dynamodb_repository,
+}
 
 
 @pytest.fixture(params=sorted(FACTORIES))
