@@ -149,3 +149,35 @@ def test_a_large_file_goes_up_in_parts(browser: Any, tmp_path: Path) -> None:
             assert parts and set(parts) == {"PUT"}
         finally:
             context.close()
+
+
+def test_cancelled_uploads_leave_no_images(page: Any, hub: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    services = hub.services
+    user_id = hub_seed.verified_user(services, "cancel@example.org", PASSWORD)
+    project_id = hub_seed.project(services, user_id, "Changed my mind")
+    paths = []
+    for n in range(2):
+        path = tmp_path / f"slow_{n}.png"
+        Image.fromarray(np.zeros((16, 16), np.uint8)).save(path)
+        paths.append(path)
+    sign_in(page, "cancel@example.org", PASSWORD)
+    page.goto(f"/#/projects/{project_id}")
+    held: list[Any] = []
+    page.route("**/blobs/upload**", lambda route: held.append(route))  # never answered
+
+    page.locator("#upload-files").set_input_files(paths)
+    expect(page.locator(".upload-item.sending")).to_have_count(2)
+    page.get_by_role("button", name="Cancel uploads").click()
+    expect(page.locator(".upload-summary")).to_contain_text("2 cancelled")
+    expect(page.get_by_role("button", name="Retry failed")).to_be_visible()
+
+    def images_left() -> int:
+        return len(services.images.list(project_id).items)
+
+    for _ in range(50):
+        if images_left() == 0:
+            break
+        page.wait_for_timeout(100)
+    assert images_left() == 0
