@@ -76,7 +76,8 @@ def _chunks(ids: list[str]) -> list[list[str]]:
     size = 0
     for image_id in ids:
         cost = len(image_id.encode()) + 1
-        if size + cost > INLINE_IDS_BYTES - 16:
+        # The margin leaves room for the chunk item's keys beside its ids.
+        if size + cost > INLINE_IDS_BYTES - 1024:
             chunks.append([])
             size = 0
         chunks[-1].append(image_id)

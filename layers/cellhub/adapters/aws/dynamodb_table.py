@@ -30,7 +30,11 @@ job              JOB#<id> / JOB              gsi1 PROJECT#<p>#JOBS / <created>#<
                                              (only while queued or running)
 job outcome      JOB#<id> / OUTCOME#<image>  -                                            -
 export           EXPORT#<id> / EXPORT        gsi1 PROJECT#<p>#EXPORTS / <created>#<id>    expiry
-export id chunk  EXPORT#<id> / IDS#<n>       -                                            -
+export id chunk  EXPORT#<id> / IDS#<n>       -                                            expiry
+live connection  WSCONN#<c> / CONNECTION     - (see ``dynamodb_connections``)             2h15
+                 WSCONN#<c> / SUB#<p>
+                 LIVE#<p> / CONN#<c>
+                 LIVEUSER#<u> / CONN#<c>
 
 Attributes (beside the keys): user ``id email password_hash email_verified created_at
 display_name``; email claim ``user_id``; refresh token ``id family_id user_id token_hash
@@ -43,7 +47,8 @@ role``; image every ``Image`` field (absent means None); version every
 created_by created_at`` plus ``active_pk``/``active_sk``, the gsi3 keys it carries while
 active; outcome ``failed``; export every ``Export`` field except ``image_ids``, which sit in
 the item when small and in ``IDS#<n>`` chunk items otherwise (``image_id_chunks`` counts
-them). ``<n>`` is zero-padded to ten digits so text order is number order.
+them) and ``expiry`` beside the TTL. ``<n>`` is zero-padded to ten digits so text order is
+number order.
 """
 
 from __future__ import annotations
