@@ -136,7 +136,7 @@ class DynamoImagesRepository(DynamoRepository):
         # The project id (part of the status index keys) never changes, so reading it
         # before the conditional write is safe.
         item = self._get(*image_key(image_id))
-        if item is None:
+        if item is None or item["status"] not in {s.value for s in from_statuses}:
             return False
         change = Expression()
         change.set("status", to_status.value)

@@ -200,34 +200,38 @@ class DynamoRepository:
         self, pk: str, sk: str, expression: Expression, *, returns: str = "NONE"
     ) -> dict[str, Any] | None:
         """Run one ``UpdateItem``; None when its condition failed, else the returned values."""
-        try:
-            reply = self._client.update_item(
-                TableName=self._table_name,
-                Key={"pk": pk, "sk": sk},
-                ReturnValues=returns,
-                **expression.parts(),
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return None
-            raise
-        attributes: dict[str, Any] = reply.get("Attributes", {})
-        return attributes
+        reply = self._write(
+            self._client.update_item,
+            Key={"pk": pk, "sk": sk},
+            ReturnValues=returns,
+            **expression.parts(),
+        )
+        return None if reply is None else reply.get("Attributes", {})
 
     def _put(self, item: Mapping[str, Any], expression: Expression | None = None) -> bool:
         """Run one ``PutItem``; False when its condition failed."""
         guard_item_size(item)
-        try:
-            self._client.put_item(
-                TableName=self._table_name,
-                Item=dict(item),
-                **(expression.parts() if expression else {}),
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        parts = expression.parts() if expression else {}
+        return self._write(self._client.put_item, Item=dict(item), **parts) is not None
+
+    def _write(self, operation: Any, **kwargs: Any) -> dict[str, Any] | None:
+        """Run a single-item write; None when its condition failed.
+
+        A write to an item that an in-flight transaction holds is refused with
+        ``TransactionConflictException``; it is tried again after a short pause.
+        """
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                reply: dict[str, Any] = operation(TableName=self._table_name, **kwargs)
+            except ClientError as error:
+                if is_conditional_failure(error):
+                    return None
+                if error.response.get("Error", {}).get("Code") != "TransactionConflictException":
+                    raise
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))
+                continue
+            return reply
+        raise TimeoutError("write kept conflicting with concurrent transactions")
 
     def _transact(self, actions: Sequence[dict[str, Any]]) -> list[str] | None:
         """Run one ``TransactWriteItems``; None when it committed, else its cancellation codes.
