@@ -1,0 +1,131 @@
+"""Fetch the mnfinder nuclei annotations from PyPI into a local, git-ignored data cache.
+
+The ``mnfinder==1.2.3`` wheel (MIT licence) carries 49 annotated fluorescence images of
+nuclei under ``mnfinder/{training,validation,test}-data/<set>/images/<name>.tif`` with
+instance masks ``nucleus_masks/<name>.png`` (RGBA; the blue channel is the instance id).
+The package itself is never imported (it depends on TensorFlow): the wheel is downloaded
+with ``pip download --no-deps`` and read as a zip file.
+
+Output, one folder per split (``training``, ``validation``, ``test``)::
+
+    <cache>/mnfinder-1.2.3/<split>/images/<set>__<name>.tif    the original bytes
+    <cache>/mnfinder-1.2.3/<split>/labels/<set>__<name>.png    uint16 (Y, X), 0 = background
+    <cache>/mnfinder-1.2.3/manifest.json                       files, counts and SHA-256s
+
+Each split folder is what ``cellhub evaluate`` and ``cellhub train`` read.
+
+    python scripts/fetch_training_data.py [--cache .cellhub-data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+PACKAGE, VERSION = "mnfinder", "1.2.3"
+SPLITS = ("training", "validation", "test")
+_IMAGE = re.compile(r"^mnfinder/(training|validation|test)-data/([^/]+)/images/([^/]+)\.tif$")
+
+
+def fetch(cache: Path) -> Path:
+    """Download the wheel into ``cache`` (once) and unpack its annotated images; return root."""
+    root = cache / f"{PACKAGE}-{VERSION}"
+    wheel = _download_wheel(cache / "wheels")
+    manifest = {"source": f"pypi:{PACKAGE}=={VERSION}", "wheel": wheel.name, "files": []}
+    manifest["wheel_sha256"] = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        for member in sorted(names):
+            match = _IMAGE.match(member)
+            if match is None:
+                continue
+            split, subset, stem = match.groups()
+            mask_member = f"mnfinder/{split}-data/{subset}/nucleus_masks/{stem}.png"
+            if mask_member not in names:
+                print(f"skipping {member}: no nucleus mask", file=sys.stderr)
+                continue
+            entry = _unpack_pair(archive, member, mask_member, root / split, f"{subset}__{stem}")
+            manifest["files"].append({"split": split, "source": member, **entry})
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return root
+
+
+def labels_from_mask(rgba: np.ndarray) -> np.ndarray:
+    """An mnfinder nucleus mask (cv2's BGRA order, uint8) → uint16 instance labels.
+
+    The blue channel is the instance id; a pixel is background where it is 0. Ids are
+    renumbered 1..N in order of first appearance so the label image is compact.
+    """
+    blue = rgba[..., 0] if rgba.ndim == 3 else rgba
+    ids, inverse = np.unique(blue, return_inverse=True)
+    # np.unique sorts, so id 0 (background) maps to 0 whenever it is present.
+    offset = 0 if ids[0] == 0 else 1
+    return (inverse.reshape(blue.shape) + offset).astype(np.uint16)
+
+
+def _unpack_pair(
+    archive: zipfile.ZipFile, image_member: str, mask_member: str, folder: Path, stem: str
+) -> dict[str, object]:
+    image_bytes = archive.read(image_member)
+    mask_bytes = archive.read(mask_member)
+    mask = cv2.imdecode(np.frombuffer(mask_bytes, np.uint8), cv2.IMREAD_UNCHANGED)
+    if mask is None:
+        raise RuntimeError(f"cannot decode {mask_member}")
+    labels = labels_from_mask(mask)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "labels").mkdir(parents=True, exist_ok=True)
+    image_path = folder / "images" / f"{stem}.tif"
+    label_path = folder / "labels" / f"{stem}.png"
+    image_path.write_bytes(image_bytes)
+    if not cv2.imwrite(str(label_path), labels):
+        raise RuntimeError(f"cannot write {label_path}")
+    return {
+        "image": str(image_path.relative_to(folder.parent)),
+        "labels": str(label_path.relative_to(folder.parent)),
+        "objects": int(labels.max()),
+        "shape": list(labels.shape),
+        "image_sha256": hashlib.sha256(image_bytes).hexdigest(),
+        "mask_sha256": hashlib.sha256(mask_bytes).hexdigest(),
+    }
+
+
+def _download_wheel(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    found = sorted(folder.glob(f"{PACKAGE}-{VERSION}-*.whl"))
+    if found:
+        return found[0]
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+             f"{PACKAGE}=={VERSION}", "-d", scratch],
+            check=True,
+        )  # fmt: skip
+        wheel = next(Path(scratch).glob("*.whl"))
+        return wheel.replace(folder / wheel.name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=Path(".cellhub-data"), help="cache folder")
+    args = parser.parse_args(argv)
+    root = fetch(args.cache)
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    for split in SPLITS:
+        entries = [f for f in manifest["files"] if f["split"] == split]
+        objects = sum(int(f["objects"]) for f in entries)
+        print(f"{split:<11} {len(entries):>3} images {objects:>5} nuclei  {root / split}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
