@@ -13,7 +13,13 @@ from collections.abc import Sequence
 
 from cellhub import __version__
 from cellhub.errors import InvalidInput
-from cellhub_local import client_commands, models_command, segment_command, serve_command
+from cellhub_local import (
+    client_commands,
+    models_command,
+    package_command,
+    segment_command,
+    serve_command,
+)
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -29,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_command.add_parser(verbs)
     serve_command.add_parser(verbs)
     client_commands.add_parsers(verbs)
+    package_command.add_parser(verbs)
     return parser
 
 
