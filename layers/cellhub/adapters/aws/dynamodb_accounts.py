@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from cellhub.adapters.aws.dynamodb_expressions import Expression, only_if_new
@@ -106,7 +107,7 @@ class DynamoAccountsRepository(DynamoRepository):
         if self._get(*_user_key(claim["user_id"])) is not None:
             return False
         guard = Expression()
-        guard.where(f"{guard.name('user_id')} = {guard.value(claim['user_id'])}")
+        guard.where(Attr("user_id").eq(claim["user_id"]))
         try:
             self._client.delete_item(
                 TableName=self._table_name,
@@ -155,11 +156,7 @@ class DynamoAccountsRepository(DynamoRepository):
         email = reply.get("Attributes", {}).get("email")
         if email is not None:
             self._release_stale_claim(email)
-        auth_items = self._query(
-            IndexName="gsi3",
-            KeyConditionExpression="gsi3pk = :pk",
-            ExpressionAttributeValues={":pk": _auth_index(user_id)},
-        )
+        auth_items = self._query(Key("gsi3pk").eq(_auth_index(user_id)), IndexName="gsi3")
         self._delete_keys([(item["pk"], item["sk"]) for item in auth_items])
 
     def add_refresh_token(self, token: RefreshToken) -> None:
@@ -186,7 +183,7 @@ class DynamoAccountsRepository(DynamoRepository):
         family.set("expires_at", ttl_seconds(token.expires_at))
         family.set("gsi3pk", _auth_index(token.user_id))
         family.set("gsi3sk", family_pk)
-        family.where(f"attribute_not_exists({family.name('revoked_at')})")
+        family.where(Attr("revoked_at").not_exists())
         codes = self._transact(
             [update_action(family_pk, family_sk, family), put_action(without_none(item))]
         )
@@ -222,7 +219,7 @@ class DynamoAccountsRepository(DynamoRepository):
         change = Expression()
         change.set("used_at", time_to_text(now))
         change.exists()
-        change.where(f"attribute_not_exists({change.name('used_at')})")
+        change.where(Attr("used_at").not_exists())
         return self._update(*_refresh_key(token_id), change) is not None
 
     def revoke_refresh_family(self, family_id: str, now: datetime) -> None:
@@ -230,11 +227,7 @@ class DynamoAccountsRepository(DynamoRepository):
         # The family item first: from this write on, every read of its tokens sees it revoked.
         # An earlier revocation is kept: it records when the family was first killed.
         self._set_revoked(*_family_key(family_id), revoked_at)
-        tokens = self._query(
-            IndexName="gsi1",
-            KeyConditionExpression="gsi1pk = :pk",
-            ExpressionAttributeValues={":pk": f"FAMILY#{family_id}"},
-        )
+        tokens = self._query(Key("gsi1pk").eq(f"FAMILY#{family_id}"), IndexName="gsi1")
         for token in tokens:
             if token.get("revoked_at") is None:
                 self._set_revoked(token["pk"], token["sk"], revoked_at)
@@ -243,14 +236,13 @@ class DynamoAccountsRepository(DynamoRepository):
         change = Expression()
         change.set("revoked_at", revoked_at)
         change.exists()
-        change.where(f"attribute_not_exists({change.name('revoked_at')})")
+        change.where(Attr("revoked_at").not_exists())
         self._update(pk, sk, change)
 
     def revoke_all_refresh_tokens(self, user_id: str, now: datetime) -> None:
         families = self._query(
+            Key("gsi3pk").eq(_auth_index(user_id)) & Key("gsi3sk").begins_with("FAMILY#"),
             IndexName="gsi3",
-            KeyConditionExpression="gsi3pk = :pk AND begins_with(gsi3sk, :family)",
-            ExpressionAttributeValues={":pk": _auth_index(user_id), ":family": "FAMILY#"},
         )
         for family in list(families):
             self.revoke_refresh_family(family["pk"].removeprefix("FAMILY#"), now)
@@ -280,10 +272,10 @@ class DynamoAccountsRepository(DynamoRepository):
         change = Expression()
         change.set("used_at", moment)
         change.exists()
-        change.where(f"attribute_not_exists({change.name('used_at')})")
-        change.where(f"{change.name('purpose')} = {change.value(purpose)}")
+        change.where(Attr("used_at").not_exists())
+        change.where(Attr("purpose").eq(purpose))
         # ISO text, not the TTL number: expiry is exact to the microsecond.
-        change.where(f"{change.name('expiry')} > {change.value(moment)}")
+        change.where(Attr("expiry").gt(moment))
         stored = self._update(*_once_key(token_hash), change, returns="ALL_NEW")
         return None if stored is None else str(stored["user_id"])
 

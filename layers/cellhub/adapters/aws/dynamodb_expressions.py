@@ -1,25 +1,26 @@
 """Update and condition expressions for DynamoDB writes, with every name and value a placeholder.
 
-``boto3.dynamodb.conditions`` objects cannot be used inside ``TransactWriteItems`` (boto3
-hoists their placeholders to the top level of the request, where a transaction has none),
-so every write builds its expressions here and the same code serves single writes and
-transactions. Names always go through placeholders: many attribute names of the hub
-(``status``, ``state``, ``name``, ``size``, ``role``, ``source``...) are reserved words.
-Queries still use ``boto3.dynamodb.conditions.Key`` for their key conditions.
+Conditions are ``boto3.dynamodb.conditions`` objects (``Attr("state").is_in(...)``), but
+boto3 cannot take them inside ``TransactWriteItems`` (it hoists their placeholders to the top
+level of the request, where a transaction has none), so each write builds its own here and
+the same code serves single writes and transactions. Names always go through placeholders:
+many attribute names of the hub (``status``, ``state``, ``name``, ``size``, ``role``...) are
+reserved words.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
+
+from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder
 
 
 class Expression:
     """Collects ``SET``/``REMOVE``/``ADD`` clauses and a condition for one write action.
 
-    For example ``e.set("state", "running")`` then
-    ``e.where(f"{e.name('state')} = {e.value('queued')}")``; ``e.parts()`` gives the keyword
-    arguments to pass to ``update_item`` or to put into a transaction's ``Update``.
+    For example ``e.set("state", "running")`` then ``e.where(Attr("state").eq("queued"))``;
+    ``e.parts()`` gives the keyword arguments to pass to ``update_item`` or to put into a
+    transaction's ``Update``.
     """
 
     def __init__(self) -> None:
@@ -29,6 +30,9 @@ class Expression:
         self._remove: list[str] = []
         self._add: list[str] = []
         self._conditions: list[str] = []
+        # One builder per expression: its placeholders (#n0, :v0...) never repeat within it
+        # and never meet the #a/:a ones of the update clauses.
+        self._builder = ConditionExpressionBuilder()
 
     def name(self, attribute: str) -> str:
         """The placeholder of an attribute name (the same one each time it is asked for)."""
@@ -43,10 +47,6 @@ class Expression:
         placeholder = f":a{len(self._values)}"
         self._values[placeholder] = value
         return placeholder
-
-    def values(self, values: Iterable[Any]) -> str:
-        """Placeholders for an ``IN (...)`` list."""
-        return ", ".join(self.value(value) for value in values)
 
     def set(self, attribute: str, value: Any) -> None:
         """``SET`` the attribute, or ``REMOVE`` it when ``value`` is None."""
@@ -65,15 +65,20 @@ class Expression:
     def add(self, attribute: str, amount: int) -> None:
         self._add.append(f"{self.name(attribute)} {self.value(amount)}")
 
-    def where(self, condition: str) -> None:
-        """AND ``condition`` (written with ``name()``/``value()`` placeholders) into the guard."""
-        self._conditions.append(f"({condition})")
+    def where(self, condition: ConditionBase) -> None:
+        """AND ``condition`` into the write's guard."""
+        built = self._builder.build_expression(condition)
+        self._names.update(built.attribute_name_placeholders)
+        self._values.update(built.attribute_value_placeholders)
+        self._conditions.append(f"({built.condition_expression})")
 
     def exists(self) -> None:
-        self.where(f"attribute_exists({self.name('pk')})")
+        """Guard: the item exists (an update must not create it)."""
+        self.where(Attr("pk").exists())
 
     def absent(self) -> None:
-        self.where(f"attribute_not_exists({self.name('pk')})")
+        """Guard: the item does not exist (a put must not overwrite it)."""
+        self.where(Attr("pk").not_exists())
 
     def parts(self) -> dict[str, Any]:
         """The ``UpdateExpression`` / ``ConditionExpression`` / placeholder keyword arguments."""

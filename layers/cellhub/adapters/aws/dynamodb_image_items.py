@@ -22,6 +22,7 @@ from boto3.dynamodb.conditions import Key
 from cellhub.adapters.aws.dynamodb_records import (
     decode_cursor,
     encode_cursor,
+    key_condition,
     time_from_text,
     time_to_text,
     to_decimal,
@@ -161,8 +162,8 @@ def _index_range(
         sort_key = Key(f"{index}sk")
         condition = condition & (sort_key.lt(after) if descending else sort_key.gt(after))
     request: dict[str, Any] = {
+        **key_condition(condition),
         "IndexName": index,
-        "KeyConditionExpression": condition,
         "ScanIndexForward": not descending,
         "Limit": page_size,
     }

@@ -21,6 +21,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from cellhub.adapters.aws.dynamodb_expressions import Expression, only_if_new
@@ -41,6 +42,7 @@ from cellhub.adapters.aws.dynamodb_records import (
     check_action,
     failed,
     is_conditional_failure,
+    key_condition,
     put_action,
     update_action,
 )
@@ -146,20 +148,19 @@ class DynamoImagesRepository(DynamoRepository):
         change.set("gsi3pk", status_index(item["project_id"], to_status))
         change.set("gsi4pk", status_index(item["project_id"], to_status))
         change.exists()
-        change.where(
-            f"{change.name('status')} IN ({change.values(s.value for s in from_statuses)})"
-        )
+        change.where(Attr("status").is_in([s.value for s in from_statuses]))
         return self._update(*image_key(image_id), change) is not None
 
     def delete_many(self, project_id: str, image_ids: Collection[str]) -> int:
         deleted = 0
+        in_project = Expression()
+        in_project.where(Attr("project_id").eq(project_id))
         for image_id in dict.fromkeys(image_ids):
             try:
                 reply = self._client.delete_item(
                     TableName=self._table_name,
                     Key=dict(zip(("pk", "sk"), image_key(image_id), strict=True)),
-                    ConditionExpression="project_id = :project",
-                    ExpressionAttributeValues={":project": project_id},
+                    **in_project.parts(),
                     ReturnValues="ALL_OLD",
                 )
             except ClientError as error:
@@ -224,7 +225,7 @@ class DynamoImagesRepository(DynamoRepository):
         image.set("latest_version", record.version)
         image.set("object_count", record.object_count)
         image.exists()
-        image.where(f"{image.name('latest_version')} = {image.value(expected_latest)}")
+        image.where(Attr("latest_version").eq(expected_latest))
         return [
             update_action(*image_key(record.image_id), image),
             put_action(version_to_item(record), only_if_new()),
@@ -234,10 +235,10 @@ class DynamoImagesRepository(DynamoRepository):
         if version is not None:
             item = self._get(*version_key(image_id, version))
             return None if item is None else version_from_item(item)
+        newest_first = Key("pk").eq(f"IMAGE#{image_id}") & Key("sk").begins_with("VERSION#")
         reply = self._client.query(
             TableName=self._table_name,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":pk": f"IMAGE#{image_id}", ":prefix": "VERSION#"},
+            **key_condition(newest_first),
             ScanIndexForward=False,
             Limit=1,
             ConsistentRead=True,

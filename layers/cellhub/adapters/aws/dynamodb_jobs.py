@@ -19,7 +19,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 
 from cellhub.adapters.aws.dynamodb_exports import (
     export_from_item,
@@ -122,10 +122,7 @@ class DynamoJobsRepository(DynamoRepository):
         return self._set_state(_job_key(job_id), from_states, to_state, change) is not None
 
     def list_active_jobs(self, project_id: str) -> list[Job]:
-        items = self._query(
-            IndexName="gsi3",
-            KeyConditionExpression=Key("gsi3pk").eq(f"PROJECT#{project_id}#ACTIVE_JOBS"),
-        )
+        items = self._query(Key("gsi3pk").eq(f"PROJECT#{project_id}#ACTIVE_JOBS"), IndexName="gsi3")
         # The index can trail the table by a moment; the item's own state has the last word.
         jobs = [_job(item) for item in items]
         return [job for job in jobs if job.state.active]
@@ -148,7 +145,7 @@ class DynamoJobsRepository(DynamoRepository):
         change = Expression()
         change.set("progress", to_decimal(progress))
         change.exists()
-        change.where(f"{change.name('state')} = {change.value(ExportState.RUNNING.value)}")
+        change.where(Attr("state").eq(ExportState.RUNNING.value))
         return self._update(*export_key(export_id), change) is not None
 
     def set_export_state(
@@ -193,7 +190,7 @@ class DynamoJobsRepository(DynamoRepository):
             raise InvalidParameter("from_states must not be empty")
         change.set("state", to_state.value)
         change.exists()
-        change.where(f"{change.name('state')} IN ({change.values(s.value for s in from_states)})")
+        change.where(Attr("state").is_in([s.value for s in from_states]))
         return self._update(*key, change, returns="UPDATED_NEW")
 
 

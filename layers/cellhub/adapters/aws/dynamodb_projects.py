@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from cellhub.adapters.aws.dynamodb_expressions import Expression, only_if_new
@@ -30,6 +30,7 @@ from cellhub.adapters.aws.dynamodb_records import (
     encode_cursor,
     failed,
     is_conditional_failure,
+    key_condition,
     put_action,
     time_from_text,
     time_to_text,
@@ -97,8 +98,8 @@ class DynamoProjectsRepository(DynamoRepository):
             condition = condition & Key("gsi1sk").gt(decode_cursor(cursor, "projects"))
         query: dict[str, Any] = {
             "TableName": self._table_name,
+            **key_condition(condition),
             "IndexName": "gsi1",
-            "KeyConditionExpression": condition,
             "Limit": limit + 1,
         }
         folded = search.casefold() if search else None
@@ -142,11 +143,13 @@ class DynamoProjectsRepository(DynamoRepository):
     def delete(self, project_id: str) -> None:
         # The project item first: once it is gone the project is invisible, and what a
         # crash leaves behind is unreachable through it.
+        found = Expression()
+        found.exists()
         try:
             self._client.delete_item(
                 TableName=self._table_name,
                 Key=dict(zip(("pk", "sk"), _project_key(project_id), strict=True)),
-                ConditionExpression="attribute_exists(pk)",
+                **found.parts(),
             )
         except ClientError as error:
             if is_conditional_failure(error):
@@ -161,10 +164,7 @@ class DynamoProjectsRepository(DynamoRepository):
                 self._delete_partition(child["pk"])
 
     def _children(self, project_id: str, kind: str) -> Any:
-        return self._query(
-            IndexName="gsi1",
-            KeyConditionExpression=Key("gsi1pk").eq(f"PROJECT#{project_id}#{kind}"),
-        )
+        return self._query(Key("gsi1pk").eq(f"PROJECT#{project_id}#{kind}"), IndexName="gsi1")
 
     def add_member(self, member: Member) -> None:
         project = Expression()
@@ -214,7 +214,7 @@ class DynamoProjectsRepository(DynamoRepository):
             if current is role:
                 return
             member = Expression()
-            member.where(f"{member.name('role')} = {member.value(current.value)}")
+            member.where(Attr("role").eq(current.value))
             if role is None:
                 actions = [delete_action(*_member_key(project_id, user_id), member)]
             else:
@@ -223,7 +223,7 @@ class DynamoProjectsRepository(DynamoRepository):
             owners = Expression()
             if current is Role.OWNER:
                 owners.add("owners", -1)
-                owners.where(f"{owners.name('owners')} > {owners.value(1)}")
+                owners.where(Attr("owners").gt(1))
             elif role is Role.OWNER:
                 owners.add("owners", 1)
             if current is Role.OWNER or role is Role.OWNER:

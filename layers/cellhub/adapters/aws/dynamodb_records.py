@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder, Key
 from botocore.exceptions import ClientError
 
 from cellhub.adapters.aws.dynamodb_expressions import Expression
@@ -111,6 +112,21 @@ def decode_cursor(cursor: str, kind: str) -> str:
     return position
 
 
+def key_condition(condition: ConditionBase) -> dict[str, Any]:
+    """The query arguments of a ``Key`` condition, built by a builder of its own.
+
+    A resource's client would take the condition object itself, but builds it with one
+    builder shared by every thread on that client, whose placeholder counters the threads
+    would reset under each other.
+    """
+    built = ConditionExpressionBuilder().build_expression(condition, is_key_condition=True)
+    return {
+        "KeyConditionExpression": built.condition_expression,
+        "ExpressionAttributeNames": built.attribute_name_placeholders,
+        "ExpressionAttributeValues": built.attribute_value_placeholders,
+    }
+
+
 def is_conditional_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
@@ -158,9 +174,9 @@ class DynamoRepository:
                 pending = reply.get("UnprocessedKeys") or {}
         return found
 
-    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    def _query(self, condition: ConditionBase, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Every item of a query, fetched page by page as the caller iterates."""
-        kwargs["TableName"] = self._table_name
+        kwargs.update(key_condition(condition), TableName=self._table_name)
         while True:
             reply = self._client.query(**kwargs)
             yield from reply.get("Items", [])
@@ -170,15 +186,10 @@ class DynamoRepository:
 
     def _partition(self, pk: str, sk_prefix: str | None = None) -> Iterator[dict[str, Any]]:
         """The items of one base-table partition (optionally of one kind), by sort key."""
-        condition = "pk = :pk" + ("" if sk_prefix is None else " AND begins_with(sk, :prefix)")
-        values: dict[str, Any] = {":pk": pk}
+        condition = Key("pk").eq(pk)
         if sk_prefix is not None:
-            values[":prefix"] = sk_prefix
-        return self._query(
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=values,
-            ConsistentRead=True,
-        )
+            condition = condition & Key("sk").begins_with(sk_prefix)
+        return self._query(condition, ConsistentRead=True)
 
     def _delete_keys(self, keys: Sequence[tuple[str, str]]) -> None:
         """Delete items in batches of 25, retrying what DynamoDB leaves unprocessed."""

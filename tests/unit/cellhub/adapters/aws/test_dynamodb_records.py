@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from boto3.dynamodb.conditions import Attr
 
 from cellhub.adapters.aws.dynamodb_exports import INLINE_IDS_BYTES, export_from_item, export_items
 from cellhub.adapters.aws.dynamodb_expressions import Expression, only_if_new
@@ -96,15 +97,21 @@ def test_expressions_name_every_attribute_through_a_placeholder() -> None:
     change.add("done", 1)
     change.copy("gsi3pk", "active_pk")
     change.exists()
-    change.where(f"{change.name('status')} IN ({change.values(['a', 'b'])})")
+    change.where(Attr("status").is_in(["a", "b"]))
     parts = change.parts()
     assert parts["UpdateExpression"] == "SET #a0 = :a0, #a3 = #a4 REMOVE #a1 ADD #a2 :a1"
-    assert parts["ConditionExpression"] == "(attribute_exists(#a5)) AND (#a0 IN (:a2, :a3))"
-    assert parts["ExpressionAttributeNames"]["#a0"] == "status"
-    assert set(parts["ExpressionAttributeValues"]) == {":a0", ":a1", ":a2", ":a3"}
+    assert parts["ConditionExpression"] == "(attribute_exists(#n0)) AND (#n1 IN (:v0, :v1))"
+    names = parts["ExpressionAttributeNames"]
+    assert (names["#a0"], names["#n0"], names["#n1"]) == ("status", "pk", "status")
+    assert parts["ExpressionAttributeValues"] == {
+        ":a0": "ready",
+        ":a1": 1,
+        ":v0": "a",
+        ":v1": "b",
+    }
     assert only_if_new().parts() == {
-        "ConditionExpression": "(attribute_not_exists(#a0))",
-        "ExpressionAttributeNames": {"#a0": "pk"},
+        "ConditionExpression": "(attribute_not_exists(#n0))",
+        "ExpressionAttributeNames": {"#n0": "pk"},
     }
 
 
