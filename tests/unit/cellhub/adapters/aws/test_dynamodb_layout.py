@@ -7,6 +7,7 @@ the single-table design promises, on moto's DynamoDB.
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -206,3 +207,30 @@ def test_a_family_revocation_holds_before_its_tokens_are_updated(table: Any) -> 
     )
     stored = accounts.get_refresh_token(token.id)
     assert stored is not None and stored.revoked_at == NOW
+
+
+def test_listings_from_many_threads_at_once_get_their_own_results(table: Any) -> None:
+    projects = DynamoProjectsRepository(table)
+    for i in range(12):
+        projects.create(Project(new_id(), f"{'even' if i % 2 else 'odd'} {i}", "alice"))
+    expected = {
+        search: sorted(p.name for p in projects.list_for_user("alice", search=search).items)
+        for search in ("even", "odd", "1")
+    }
+    failures: list[str] = []
+
+    def list_repeatedly(search: str) -> None:
+        for _ in range(15):
+            names = sorted(p.name for p in projects.list_for_user("alice", search=search).items)
+            if names != expected[search]:
+                failures.append(search)
+
+    threads = [
+        threading.Thread(target=list_repeatedly, args=(search,))
+        for search in ("even", "odd", "1") * 3
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
