@@ -2,23 +2,50 @@
 
 The counterpart of ``cellhub_local.wiring.build_local_services``: the same services over
 DynamoDB, S3, SQS, SES and the API Gateway notifier, named by ``AwsResources``.
+
+The editing and export services are built on first use: their modules import numpy, scipy
+and every exporter (about 0.5 s on a Lambda core), which a login or an image listing never
+needs, so the cold start does not pay for them.
 """
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from cellhub.adapters.aws import wiring
 from cellhub.adapters.aws.wiring import AwsResources
 from cellhub.ports.notifier import Notifier
 from cellhub.services.access_tokens import AccessTokens
 from cellhub.services.accounts import AccountService
-from cellhub.services.editing import EditingService
-from cellhub.services.exports import ExportService
 from cellhub.services.passwords import Passwords
 from cellhub.services.segmentation_jobs import SegmentationJobs
 from cellhub.services.uploads import UploadService
 from cellhub_api.container import HubServices
 
+if TYPE_CHECKING:
+    from cellhub.services.editing import EditingService
+    from cellhub.services.exports import ExportService
+
 TOKEN_AUDIENCE = "cellhub"
+
+
+class BuiltOnFirstUse:
+    """Stands in for a service and builds it (importing its module) on the first attribute
+    read; every read after that goes to the built service."""
+
+    def __init__(self, build: Callable[[], object]) -> None:
+        self._build = build
+        self._service: object | None = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        if self._service is None:
+            with self._lock:
+                if self._service is None:
+                    self._service = self._build()
+        return getattr(self._service, name)
 
 
 def access_tokens(resources: AwsResources) -> AccessTokens:
@@ -42,6 +69,17 @@ def build_cloud_services(
     if notifier is None:
         notifier = wiring.notifier(resources, projects=stores.projects, table=table)
     tokens = access_tokens(resources)
+
+    def editing() -> EditingService:
+        from cellhub.services.editing import EditingService
+
+        return EditingService(stores.images, blobs, notifier)
+
+    def exports() -> ExportService:
+        from cellhub.services.exports import ExportService
+
+        return ExportService(stores.images, stores.jobs, blobs, notifier)
+
     accounts = AccountService(
         stores.users,
         wiring.mailer(resources),
@@ -62,6 +100,6 @@ def build_cloud_services(
         export_queue=export_queue,
         uploads=UploadService(stores.images, blobs, notifier),
         segmentation_jobs=SegmentationJobs(stores.images, stores.jobs, segment_queue, notifier),
-        editing=EditingService(stores.images, blobs, notifier),
-        exports=ExportService(stores.images, stores.jobs, blobs, notifier),
+        editing=cast("EditingService", BuiltOnFirstUse(editing)),
+        exports=cast("ExportService", BuiltOnFirstUse(exports)),
     )

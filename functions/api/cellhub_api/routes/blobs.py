@@ -25,8 +25,6 @@ from cellhub.adapters.local.filesystem_blobs import (
     FilesystemBlobStore,
 )
 from cellhub.errors import InputNotFound, InvalidParameter, UploadTooLarge
-from cellhub.services.storage_events import object_created_notification
-from cellhub.services.thumbnails import ThumbnailService
 from cellhub.settings import get_settings
 from cellhub_api.container import HubServices
 from cellhub_api.deps import Services
@@ -54,6 +52,10 @@ def object_created(services: HubServices, key: str, *, etag: str, size: int) -> 
     SQS (deduplicated on key and etag, so a retried upload is one event); without one the
     thumbnail step runs now. Blocking; call it from a worker thread.
     """
+    # The image decoders load with the first upload; the cloud never serves these routes.
+    from cellhub.services.storage_events import object_created_notification
+    from cellhub.services.thumbnails import ThumbnailService
+
     if services.storage_events is None:
         thumbnails = ThumbnailService(services.images, services.blobs, services.notifier)
         thumbnails.handle_object_created(key, etag)

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Path, status
 
 from cellhub.domain.jobs import Export, ExportState
 from cellhub.errors import Conflict
-from cellhub.services.export_messages import ExportRequested
 from cellhub_api.deps import EditorAccess, Services, ViewerAccess
 from cellhub_api.schemas.exports import ExportCancelled, ExportCreate, ExportDownload, ExportOut
 
@@ -35,6 +34,9 @@ def create_export(access: EditorAccess, body: ExportCreate, services: Services) 
         pixel_size_um=body.pixel_size_um,
         created_by=access.user.id,
     )
+    # The message module imports the export builder (every exporter): only when one is asked.
+    from cellhub.services.export_messages import ExportRequested
+
     message = ExportRequested(export_id=export.id, project_id=export.project_id)
     services.export_queue.send(message.to_json(), deduplication_id=export.id)
     return ExportOut.of(export)

@@ -14,8 +14,6 @@ from fastapi import APIRouter, Header, Path, Query, Response
 
 from cellhub.domain.images import SegmentationVersion
 from cellhub.errors import InvalidParameter
-from cellhub.metrics import measure
-from cellhub.services.segmentation_documents import polygons_of
 from cellhub_api.deps import EditorAccess, Services, ViewerAccess
 from cellhub_api.schemas.segmentations import (
     SegmentationOut,
@@ -159,6 +157,10 @@ def _segmentation(
     document: dict[str, Any],
     pixel_size_um: float | None,
 ) -> SegmentationOut:
+    # numpy, scipy and the exporters load with the first segmentation served, not at cold start.
+    from cellhub.metrics import measure
+    from cellhub.services.segmentation_documents import polygons_of
+
     metrics = measure(polygons_of(document), pixel_size=pixel_size_um)
     return SegmentationOut(
         image_id=image_id,
