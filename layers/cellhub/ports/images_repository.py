@@ -1,8 +1,11 @@
 """The images repository port: image records, their status life cycle and segmentation versions.
 
 Handlers run at least once, so every write a handler makes is conditional and safe to repeat.
-How each maps onto DynamoDB (image item [``PROJECT#p``/``IMAGE#id``], GSI1 for
-``IMAGE#id`` look-ups, version items [``IMAGE#id``/``VERSION#000004``]):
+How each maps onto DynamoDB (the item table is in ``cellhub.adapters.aws.dynamodb_table``):
+each image is its own partition ``IMAGE#id`` holding the image item, its version items
+(``VERSION#000004``) and the per-job marks of model results, so writes by image id are
+single-partition and strongly consistent; a project's listings in every order and status are
+key ranges of GSIs, never filters:
 
 - ``add_many``: ``TransactWriteItems`` of 100 puts each with ``attribute_not_exists(PK)``
   (DynamoDB's transaction limit), so one batch is atomic per chunk of 100, not as a whole;

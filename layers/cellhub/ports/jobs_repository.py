@@ -2,8 +2,8 @@
 
 Counters and states change through conditional, atomic calls because several workers finish
 images of one job at the same moment and every handler may run twice. DynamoDB mapping
-(job item [``PROJECT#p``/``JOB#id``], export item [``PROJECT#p``/``EXPORT#id``], GSI1 on
-``JOB#id`` / ``EXPORT#id`` for look-ups by id):
+(the item table is in ``cellhub.adapters.aws.dynamodb_table``): a job is its own partition
+``JOB#id`` with one outcome item per counted image; an export is ``EXPORT#id``:
 
 - ``record_outcome``: ``TransactWriteItems`` of a ``Put`` of the outcome item
   [``JOB#id``/``IMAGE#image``] with ``attribute_not_exists(pk)`` and an ``Update ... ADD
@@ -14,11 +14,11 @@ images of one job at the same moment and every handler may run twice. DynamoDB m
   a failed condition returns False.
 - ``set_export_progress``: ``UpdateItem`` with ``#state = :running``, so a cancelled export
   learns of it on its next progress write.
-- jobs by state: a sparse GSI2 [``ACTIVE#project``/``JOB#created#id``] that only active jobs
+- jobs by state: a sparse GSI3 [``PROJECT#p#ACTIVE_JOBS``/``created#id``] that only active jobs
   carry; the key attribute is removed when the job ends.
 
-An export's ``image_ids`` can list 10,000 ids (~350 KB); the DynamoDB adapter stores larger
-selections in the blob store rather than in the item.
+An export's ``image_ids`` can list 10,000 ids (~350 KB); the DynamoDB adapter keeps long
+selections in chunk items (``IDS#n``) of the export's partition rather than in its item.
 """
 
 from __future__ import annotations
