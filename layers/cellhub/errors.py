@@ -148,6 +148,13 @@ class DuplicateRecord(Conflict):
     code = "already_exists"
 
 
+class WriteContention(Conflict):
+    """A conditional write kept losing to concurrent writes of the same record; retry it."""
+
+    code = "write_contention"
+    permanent = False
+
+
 class LastOwnerRequired(Conflict):
     """Removing or demoting this member would leave the project without an owner."""
 

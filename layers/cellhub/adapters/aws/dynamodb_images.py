@@ -59,6 +59,7 @@ from cellhub.errors import (
     InvalidParameter,
     ProjectNotFound,
     SegmentationVersionConflict,
+    WriteContention,
 )
 from cellhub.ports.images_repository import MAX_IMAGES_PER_BATCH, ImageOrder
 from cellhub.ports.projects_repository import DEFAULT_PAGE_LIMIT, Page, check_limit
@@ -216,7 +217,7 @@ class DynamoImagesRepository(DynamoRepository):
             if self._transact(actions) is None:
                 return stored
             # Another write of this job (or a manual edit) got in first: look again.
-        raise TimeoutError("model version kept conflicting with concurrent writes")
+        raise WriteContention("model version kept conflicting with concurrent writes")
 
     @staticmethod
     def _append(record: SegmentationVersion, expected_latest: int) -> builtins.list[dict[str, Any]]:

@@ -40,7 +40,13 @@ from cellhub.adapters.aws.dynamodb_records import (
     without_none,
 )
 from cellhub.domain.projects import Member, Project, ProjectSettings, Role
-from cellhub.errors import DuplicateRecord, LastOwnerRequired, MemberNotFound, ProjectNotFound
+from cellhub.errors import (
+    DuplicateRecord,
+    LastOwnerRequired,
+    MemberNotFound,
+    ProjectNotFound,
+    WriteContention,
+)
 from cellhub.ports.projects_repository import DEFAULT_PAGE_LIMIT, Page, check_limit
 
 _ROLE_ORDER = {Role.OWNER: 0, Role.EDITOR: 1, Role.VIEWER: 2}
@@ -237,7 +243,7 @@ class DynamoProjectsRepository(DynamoRepository):
                     "a project needs at least one owner", project_id=project_id, user_id=user_id
                 )
             # The membership changed under us (failed(codes, 0)): read it again.
-        raise TimeoutError("membership kept changing during a role change")
+        raise WriteContention("membership kept changing during a role change")
 
 
 def _member_item(member: Member, project: Project) -> dict[str, Any]:

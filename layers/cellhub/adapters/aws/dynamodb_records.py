@@ -23,7 +23,7 @@ from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder,
 from botocore.exceptions import ClientError
 
 from cellhub.adapters.aws.dynamodb_expressions import Expression
-from cellhub.errors import InvalidParameter
+from cellhub.errors import InvalidParameter, WriteContention
 
 # DynamoDB refuses items over 400 KB; stay clear of it so a size estimate error cannot bite.
 MAX_ITEM_BYTES = 350_000
@@ -242,7 +242,7 @@ class DynamoRepository:
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
                 continue
             return reply
-        raise TimeoutError("write kept conflicting with concurrent transactions")
+        raise WriteContention("write kept conflicting with concurrent transactions")
 
     def _transact(self, actions: Sequence[dict[str, Any]]) -> list[str] | None:
         """Run one ``TransactWriteItems``; None when it committed, else its cancellation codes.
@@ -264,7 +264,7 @@ class DynamoRepository:
                     continue
                 return codes
             return None
-        raise TimeoutError("transaction kept conflicting with concurrent writes")
+        raise WriteContention("transaction kept conflicting with concurrent writes")
 
 
 def put_action(item: Mapping[str, Any], expression: Expression | None = None) -> dict[str, Any]:
