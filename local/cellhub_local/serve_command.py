@@ -1,5 +1,8 @@
 """``cellhub serve``: the whole hub in one process — API, thumbnail and export handling,
-segmentation workers — on SQLite, a filesystem blob store and durable local queues."""
+segmentation workers — on SQLite, a filesystem blob store and durable local queues.
+
+``--backend aws`` runs the cloud's entry points on AWS APIs instead: moto's server unless
+``--endpoint-url`` names one (see ``cellhub_local.emulated_cloud``)."""
 
 from __future__ import annotations
 
@@ -28,10 +31,30 @@ def add_parser(verbs: Any) -> None:
     parser.add_argument("--data", type=Path, default=Path(".cellhub"), help="data directory")
     parser.add_argument("--segment-workers", type=int, default=1, help="segmentation threads")
     parser.add_argument("--demo", action="store_true", help="create a demo account and project")
+    parser.add_argument(
+        "--backend",
+        choices=("local", "aws"),
+        default="local",
+        help="local: SQLite and files; aws: the cloud's handlers on AWS APIs (emulated cloud)",
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        help="with --backend aws: the AWS endpoint to use (default: start moto on loopback)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.backend == "aws":
+        from cellhub_local.emulated_cloud.runner import serve
+
+        return serve(
+            host=args.host,
+            port=args.port,
+            endpoint_url=args.endpoint_url,
+            segment_workers=args.segment_workers,
+            demo=args.demo,
+        )
     public_url = f"http://{args.host}:{args.port}"
     services = build_local_services(args.data, public_url=public_url, queued_storage_events=True)
     if args.demo:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from starlette.applications import Starlette
+from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -35,7 +35,7 @@ _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 @dataclass(frozen=True)
 class Gateway:
-    app: Starlette
+    app: FastAPI
     connections: ConnectionRegistry
 
 
@@ -65,7 +65,11 @@ def create_gateway(
         response: Response = await to_api(request)
         return response
 
-    app = Starlette(
+    # A bare FastAPI (no docs routes) so that ``cellhub_local.loopback.serving`` serves it.
+    app = FastAPI(
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
         routes=[
             Route(
                 f"/{STAGE}/@connections/{{connection_id}}",
@@ -74,6 +78,6 @@ def create_gateway(
             ),
             WebSocketRoute("/ws", websocket_endpoint(websocket, connections)),
             Route("/{path:path}", http_api, methods=_METHODS),
-        ]
+        ],
     )
     return Gateway(app=app, connections=connections)

@@ -75,8 +75,15 @@ class LocalFunction:
         return await asyncio.wrap_future(future)
 
     def shutdown(self) -> None:
+        """Wait for the event in hand, then close the container's thread and event loop."""
+        self._container.submit(_close_event_loop).result()
         self._container.shutdown(wait=True, cancel_futures=True)
 
 
 def _own_event_loop() -> None:
     asyncio.set_event_loop(asyncio.new_event_loop())
+
+
+def _close_event_loop() -> None:
+    asyncio.get_event_loop().close()
+    asyncio.set_event_loop(None)

@@ -45,11 +45,11 @@ def management_endpoint(registry: ConnectionRegistry) -> Any:
         if request.method == "GET":
             return JSONResponse(
                 {
-                    "ConnectedAt": _iso(connection.connected_at),
-                    "LastActiveAt": _iso(connection.last_active_at),
-                    "Identity": {
-                        "SourceIp": connection.source_ip,
-                        "UserAgent": connection.user_agent,
+                    "connectedAt": _iso(connection.connected_at),
+                    "lastActiveAt": _iso(connection.last_active_at),
+                    "identity": {
+                        "sourceIp": connection.source_ip,
+                        "userAgent": connection.user_agent,
                     },
                 }
             )

@@ -9,6 +9,7 @@ can set the environment its own way (``monkeypatch``) between ``provision`` and
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -48,6 +49,10 @@ def moto_server(port: int | None = None) -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     port = port or free_port()
+    requests_log = logging.getLogger("werkzeug")
+    if requests_log.level == logging.NOTSET:
+        # moto's server logs every request at INFO: hundreds of lines a minute.
+        requests_log.setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
     server.start()
     try:
@@ -85,7 +90,7 @@ def reset_handler_caches() -> None:
 
 @contextmanager
 def running(
-    provisioned: Provisioned, *, host: str = LOOPBACK, port: int, segment_worker: bool = True
+    provisioned: Provisioned, *, host: str = LOOPBACK, port: int, segment_workers: int = 1
 ) -> Iterator[EmulatedCloud]:
     """Serve the gateway on ``host:port`` and run the pumps and the worker until the block
     ends; the environment must already hold ``provisioned.env``."""
@@ -110,10 +115,12 @@ def running(
         ),
         SqsEventPump(functions["export"], env["CELLHUB_EXPORT_QUEUE_URL"], sqs=sqs, region=region),
     ]
-    loop = worker_loop() if segment_worker else None
+    loops = [worker_loop() for _ in range(segment_workers)]
     threads: list[threading.Thread] = list(pumps)
-    if loop is not None:
-        threads.append(threading.Thread(target=loop.run, name="gpu-worker", daemon=True))
+    threads += [
+        threading.Thread(target=loop.run, name=f"gpu-worker-{n}", daemon=True)
+        for n, loop in enumerate(loops)
+    ]
     base_url = f"http://{host}:{port}"
     with _serving(gateway.app, host, port):
         for thread in threads:
@@ -129,7 +136,7 @@ def running(
         finally:
             for pump in pumps:
                 pump.stop()
-            if loop is not None:
+            for loop in loops:
                 loop.stop()
             for thread in threads:
                 thread.join(30)
@@ -143,6 +150,7 @@ def emulated_cloud(
     endpoint_url: str | None = None,
     host: str = LOOPBACK,
     port: int | None = None,
+    segment_workers: int = 1,
     environ: Any = os.environ,
 ) -> Iterator[EmulatedCloud]:
     """The whole emulated cloud; without ``endpoint_url``, on a moto server of its own.
@@ -159,10 +167,44 @@ def emulated_cloud(
         with _environment(environ, provisioned.env):
             reset_handler_caches()
             try:
-                with running(provisioned, host=host, port=port) as cloud:
+                with running(
+                    provisioned, host=host, port=port, segment_workers=segment_workers
+                ) as cloud:
                     yield cloud
             finally:
                 reset_handler_caches()
+
+
+def serve(
+    *,
+    host: str,
+    port: int,
+    endpoint_url: str | None = None,
+    segment_workers: int = 1,
+    demo: bool = False,
+) -> int:
+    """``cellhub serve --backend aws``: run until interrupted, printing where things are."""
+    with emulated_cloud(
+        endpoint_url=endpoint_url, host=host, port=port, segment_workers=segment_workers
+    ) as cloud:
+        if demo:
+            from cellhub.adapters.aws.wiring import AwsResources
+            from cellhub_api.cloud_services import build_cloud_services
+            from cellhub_local.demo import ensure_demo
+
+            account = ensure_demo(build_cloud_services(AwsResources.from_env()))
+            print(f"demo account: {account.email} / {account.password}")
+        print(f"Cell Segmentation Hub (emulated cloud) on {cloud.base_url}")
+        print(f"  WebSocket API   {cloud.websocket_url}?token=<access token>")
+        print(f"  AWS endpoint    {cloud.endpoint_url}")
+        print("  environment of the handlers and the worker:")
+        for name, value in sorted(cloud.provisioned.env.items()):
+            print(f"    {name}={value}")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("stopping")
+    return 0
 
 
 @contextmanager
