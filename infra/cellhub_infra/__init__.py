@@ -1,0 +1,1 @@
+"""The hub's AWS CDK app: one stage config, constructs per concern, a stack that wires them."""
