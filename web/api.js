@@ -199,3 +199,36 @@ export const api = {
   exportDownload: (id, exportId) =>
     request("GET", `${project(id)}/exports/${enc(exportId)}/download`),
 };
+
+Object.assign(api, {
+  segmentationVersions: (id, imageId) =>
+    request("GET", `${project(id)}/images/${enc(imageId)}/segmentation/versions`),
+  segmentationVersion: (id, imageId, version, pixelSize) => {
+    const query = pixelSize ? `?pixel_size_um=${pixelSize}` : "";
+    return request("GET", `${project(id)}/images/${enc(imageId)}/segmentation/versions/${version}${query}`);
+  },
+  revertSegmentation: (id, imageId, body) =>
+    request("POST", `${project(id)}/images/${enc(imageId)}/segmentation/revert`, body),
+  members: (id) => request("GET", `${project(id)}/members`),
+  addMember: (id, email, role) => request("POST", `${project(id)}/members`, { email, role }),
+  changeRole: (id, userId, role) => request("PATCH", `${project(id)}/members/${enc(userId)}`, { role }),
+  removeMember: (id, userId) => request("DELETE", `${project(id)}/members/${enc(userId)}`),
+  cancelJob: (id, jobId) => request("POST", `${project(id)}/jobs/${enc(jobId)}/cancel`),
+});
+
+// The account: re-read it, change the password (the API answers with a fresh token pair
+// and revokes the other sessions), delete it (ends this session too).
+export async function reloadUser() {
+  session.user = await request("GET", "/auth/me");
+  listeners.forEach((listener) => listener(session.user));
+  return session.user;
+}
+
+export async function changePassword(oldPassword, newPassword) {
+  setTokens(await request("POST", "/auth/change-password", { old_password: oldPassword, new_password: newPassword }));
+}
+
+export async function deleteAccount() {
+  await request("DELETE", "/auth/me");
+  endSession();
+}

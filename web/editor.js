@@ -1,11 +1,13 @@
 // The editing model and its pointer/keyboard interactions: select, drag and insert/delete
-// vertices, draw polygons and holes, delete polygons, pan/zoom, bounded undo/redo.
+// vertices, draw polygons and holes, split with a line, set a class, delete polygons,
+// pan/zoom, bounded undo/redo. `readOnly` (an old version on view) leaves only pan/zoom/select.
 
+import { handleEditorKey } from "./editor-keys.js";
 import { nearestEdge, nearestVertex, insideRing, polygonAt, ringOf } from "./geometry.js";
+import { splitPolygon } from "./split.js";
 
 const HISTORY_LIMIT = 100;
 const PICK_RADIUS_PX = 8;
-const PAN_STEP_PX = 60;
 
 export class Editor {
   constructor(view, { onChange, onHover, onMessage }) {
@@ -20,6 +22,13 @@ export class Editor {
     this.drag = null;
     this.frame = null;
     this.className = "object";
+    this.readOnly = false;
+  }
+
+  // False (with a message) while an old version is on view.
+  writable() {
+    if (this.readOnly) this.onMessage("This is an old version, shown read-only. Go back to the latest version to edit.");
+    return !this.readOnly;
   }
 
   load(polygons) {
@@ -71,13 +80,15 @@ export class Editor {
   }
 
   setMode(mode) {
-    if (mode === "hole" && this.state.selected < 0) {
-      this.onMessage("Select the polygon that gets the hole first.");
+    if (mode !== "select" && !this.writable()) return;
+    if ((mode === "hole" || mode === "split") && this.state.selected < 0) {
+      this.onMessage(mode === "hole" ? "Select the polygon that gets the hole first." : "Select the polygon to split first.");
       return;
     }
     this.mode = mode;
     this.state.drawing = mode === "select" ? null : [];
     this.state.drawingHole = mode === "hole";
+    this.state.drawingLine = mode === "split";
     this.view.canvas.dataset.mode = mode;
     this.redraw();
     this.onChange(null);
@@ -96,9 +107,37 @@ export class Editor {
     this.redraw();
   }
 
+  // The class of the selected polygon, or of the polygons drawn next when none is selected.
+  setClass(name) {
+    const polygon = this.state.polygons[this.state.selected];
+    if (!polygon) return void (this.className = name);
+    if (polygon.class === name || !this.writable()) return;
+    const before = this.snapshot();
+    polygon.class = name;
+    this.commit(before);
+  }
+
+  // Cut the selected polygon along the line a-b; the first part stays selected.
+  split(a, b) {
+    const index = this.state.selected;
+    const polygon = this.state.polygons[index];
+    if (!polygon) return;
+    const result = splitPolygon(polygon, a, b);
+    if (result.error) {
+      this.state.drawing = [];
+      this.redraw();
+      return this.onMessage(result.error);
+    }
+    const before = this.snapshot();
+    this.state.polygons.splice(index, 1, ...result.parts);
+    this.state.selectedVertex = null;
+    this.commit(before);
+    this.setMode("select");
+  }
+
   deletePolygon() {
     const { selected, polygons } = this.state;
-    if (selected < 0) return;
+    if (selected < 0 || !this.writable()) return;
     const before = this.snapshot();
     polygons.splice(selected, 1);
     this.state.selected = -1;
@@ -110,6 +149,7 @@ export class Editor {
   deleteVertex() {
     const { selected, selectedVertex, polygons } = this.state;
     if (selected < 0 || !selectedVertex) return this.onMessage("Click a vertex of the selected polygon first.");
+    if (!this.writable()) return;
     const ring = ringOf(polygons[selected], selectedVertex.ring);
     if (ring.length <= 3) return this.onMessage("A ring needs at least 3 vertices; delete the polygon instead.");
     const before = this.snapshot();
@@ -122,7 +162,7 @@ export class Editor {
 
   insertVertex(point) {
     const polygon = this.state.polygons[this.state.selected];
-    if (!polygon) return;
+    if (!polygon || this.readOnly) return;
     const edge = nearestEdge(polygon, point, PICK_RADIUS_PX / this.view.scale);
     if (!edge) return;
     const before = this.snapshot();
@@ -195,6 +235,12 @@ export class Editor {
     const start = [e.clientX, e.clientY];
     if (e.button === 1 || e.button === 2 || this.spaceHeld) {
       this.drag = { kind: "pan", last: start, moved: true };
+    } else if (this.mode === "split") {
+      const points = this.state.drawing;
+      if (points.length) this.split(points[0], point);
+      else points.push(point);
+      this.redraw();
+      return;
     } else if (this.mode !== "select") {
       const points = this.state.drawing;
       const first = points[0];
@@ -207,7 +253,7 @@ export class Editor {
       return;
     } else {
       const selected = this.state.polygons[this.state.selected];
-      const vertex = selected && nearestVertex(selected, point, PICK_RADIUS_PX / this.view.scale);
+      const vertex = selected && !this.readOnly && nearestVertex(selected, point, PICK_RADIUS_PX / this.view.scale);
       if (vertex) {
         this.state.selectedVertex = { ring: vertex.ring, index: vertex.index };
         this.drag = { kind: "vertex", before: this.snapshot(), moved: false };
@@ -266,36 +312,12 @@ export class Editor {
 
   doubleClick(e) {
     const point = this.view.toImage(e.clientX, e.clientY);
+    if (this.mode === "split") return;
     if (this.mode !== "select") this.finishDrawing();
     else this.insertVertex(point);
   }
 
   key(e) {
-    const ctrl = e.ctrlKey || e.metaKey;
-    const { width, height } = this.view.canvas;
-    const actions = {
-      ArrowLeft: () => this.view.pan(PAN_STEP_PX, 0),
-      ArrowRight: () => this.view.pan(-PAN_STEP_PX, 0),
-      ArrowUp: () => this.view.pan(0, PAN_STEP_PX),
-      ArrowDown: () => this.view.pan(0, -PAN_STEP_PX),
-      "+": () => this.view.zoomAt(1.25, width / 2, height / 2),
-      "=": () => this.view.zoomAt(1.25, width / 2, height / 2),
-      "-": () => this.view.zoomAt(0.8, width / 2, height / 2),
-      0: () => this.view.fit(),
-      Delete: () => (this.state.selectedVertex ? this.deleteVertex() : this.deletePolygon()),
-      Backspace: () => (this.state.selectedVertex ? this.deleteVertex() : this.deletePolygon()),
-      Escape: () => (this.mode !== "select" ? this.setMode("select") : this.select(-1)),
-      Enter: () => this.mode !== "select" && this.finishDrawing(),
-      n: () => this.setMode("draw"),
-      h: () => this.setMode("hole"),
-      v: () => this.setMode("select"),
-      " ": () => (this.spaceHeld = true),
-    };
-    if (ctrl && e.key.toLowerCase() === "z") (e.shiftKey ? this.redo() : this.undo());
-    else if (ctrl && e.key.toLowerCase() === "y") this.redo();
-    else if (!ctrl && actions[e.key]) actions[e.key]();
-    else return;
-    e.preventDefault();
-    this.redraw();
+    handleEditorKey(this, e);
   }
 }

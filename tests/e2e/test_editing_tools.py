@@ -85,6 +85,10 @@ def test_editing_tools(page: Any, hub: Any) -> None:
     asked: list[str] = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     page.get_by_role("link", name="← Gallery").click()
+    for _ in range(50):  # the router asks on the hashchange event, after the click returns
+        if asked:
+            break
+        page.wait_for_timeout(50)
     expect(page.locator(".save-state")).to_have_text("Unsaved changes")
     assert asked and "unsaved changes" in asked[0]
 
