@@ -75,6 +75,9 @@ class ConnectionRegistry:
     def remove(self, connection_id: str) -> Connection | None:
         return self._connections.pop(connection_id, None)
 
+    def ids(self) -> set[str]:
+        return set(self._connections)
+
     def __len__(self) -> int:
         return len(self._connections)
 

@@ -29,6 +29,9 @@ from moto.ses.models import ses_backends
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from cellhub.adapters.aws import wiring
+from cellhub.adapters.aws.dynamodb_connections import DynamoConnections
+from cellhub.adapters.aws.wiring import AwsResources
 from cellhub.ports.blob_store import MIN_PART_BYTES
 from cellhub.services.passwords import Passwords
 from cellhub.services.uploads import UploadService
@@ -119,6 +122,29 @@ class LiveListener:
             return found()
 
 
+def vanished_subscriber(cloud: EmulatedCloud, token: str, project_id: str) -> str:
+    """A subscribed connection that then vanishes from the gateway without ``$disconnect``
+    (as a client that dropped off the network does); returns its id."""
+    before = cloud.gateway.connections.ids()
+    with connect(f"{cloud.websocket_url}?token={token}", open_timeout=10) as socket:
+        socket.send(json.dumps({"action": "subscribe", "project_id": project_id}))
+        assert json.loads(socket.recv(timeout=10))["type"] == "subscribed"
+        (stale_id,) = cloud.gateway.connections.ids() - before
+        cloud.gateway.connections.remove(stale_id)
+    assert live_connections().user_of(stale_id) is not None
+    return stale_id
+
+
+def live_connections() -> DynamoConnections:
+    return wiring.live_connections(AwsResources.from_env())
+
+
+def s3_objects(prefix: str) -> list[dict[str, Any]]:
+    resources = AwsResources.from_env()
+    listed = resources.client("s3").list_objects_v2(Bucket=resources.bucket, Prefix=prefix)
+    return list(listed.get("Contents", []))
+
+
 def verification_token() -> str:
     sent = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
     mail = next(m for m in reversed(sent) if EMAIL in m.destinations["ToAddresses"])
@@ -150,6 +176,7 @@ def test_whole_flow_through_the_emulated_cloud(cloud: EmulatedCloud, tmp_path: P
             live = LiveListener(socket)
             socket.send(json.dumps({"action": "subscribe", "project_id": project_id}))
             live.wait_for("subscribed")
+            stale_id = vanished_subscriber(cloud, token, project_id)
 
             report = client.upload(project_id, paths)
             assert len(report.uploaded) == 3 and not report.failed
@@ -157,6 +184,11 @@ def test_whole_flow_through_the_emulated_cloud(cloud: EmulatedCloud, tmp_path: P
             images = client.images(project_id)
             assert {i["status"] for i in images} == {"ready"}, images
             live.wait_for("image.ready", count=3)
+            # The first event to the vanished socket got 410 and dropped its record; the
+            # live one above was served all the same.
+            assert live_connections().user_of(stale_id) is None
+            etags = [o["ETag"] for o in s3_objects(f"projects/{project_id}/originals/")]
+            assert sorted("-" in etag for etag in etags) == [False, False, True]  # 1 multipart
 
             job = client.segment(project_id, model="classical")
             done = client.wait_job(project_id, job["id"], timeout=60)
