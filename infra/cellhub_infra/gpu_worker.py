@@ -166,7 +166,6 @@ class GpuWorker(Construct):
                 behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
             ),
         )
-        self.service.node.add_dependency(self.crash_alarm)
 
     @staticmethod
     def _cfn(construct: Construct) -> CfnElement:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import CfnResource, RemovalPolicy
 from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -74,3 +75,20 @@ def enable_access_logs(
     cfn_stage.access_log_settings = apigwv2.CfnStage.AccessLogSettingsProperty(
         destination_arn=log_group.log_group_arn, format=json.dumps(fields)
     )
+
+
+def give_every_function_a_log_group(scope: Construct, retention_days: int) -> None:
+    """Point each function under ``scope`` that has no log group yet at one with a retention.
+
+    The provider functions CDK adds (S3 notifications, web client upload, custom resources)
+    would otherwise log to ``/aws/lambda/<name>``, created on first use and kept forever.
+    """
+    for construct in scope.node.find_all():
+        if not isinstance(construct, CfnResource):
+            continue
+        if construct.cfn_resource_type != "AWS::Lambda::Function":
+            continue
+        if isinstance(construct, lambda_.CfnFunction) and construct.logging_config:
+            continue
+        group = log_group(construct.node.scope or scope, "Logs", retention_days)
+        construct.add_property_override("LoggingConfig.LogGroup", group.log_group_name)

@@ -19,6 +19,7 @@ from cellhub_infra.data import HubData
 from cellhub_infra.gpu_worker import GpuWorker
 from cellhub_infra.http_api import HubHttpApi
 from cellhub_infra.live_function import RUNTIME, LiveFunction
+from cellhub_infra.log_groups import give_every_function_a_log_group
 from cellhub_infra.monitoring import Monitoring
 from cellhub_infra.nag import acknowledge
 from cellhub_infra.queues import HubQueues
@@ -193,6 +194,7 @@ class CellHubStack(Stack):
         CfnOutput(self, "TableName", value=self.data.table.table_name)
         CfnOutput(self, "BucketName", value=self.data.bucket.bucket_name)
         self._acknowledge_cdk_providers()
+        give_every_function_a_log_group(self, config.log_retention_days)
 
     def _environment(self) -> dict[str, str]:
         """What ``cellhub.adapters.aws.wiring.AwsResources.from_env`` reads (AWS_REGION aside)."""
