@@ -18,6 +18,7 @@ const PLAIN_WORDS = {
   invalid_credentials: "That email and password do not match an account.",
   rate_limited: "Too many attempts. Please wait a moment and try again.",
   version_conflict: "Someone else saved this segmentation after you opened it.",
+  last_owner: "A project needs at least one owner: make another member an owner first.",
   network: "The hub cannot be reached. Check that it is running and try again.",
   internal: "The hub ran into an internal error. Please try again.",
 };

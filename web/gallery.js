@@ -160,8 +160,11 @@ export class Gallery {
     cell.querySelector("input").setAttribute("aria-label", `Select ${image.name}`);
     const badge = cell.querySelector(".badge");
     badge.className = `badge ${image.status}`;
-    badge.textContent = image.status === "segmented" ? `segmented · ${image.object_count}` : image.status;
-    badge.title = image.reason || "";
+    badge.textContent =
+      image.status === "segmented" ? `segmented · ${image.object_count}`
+        : image.status === "queued" && image.queue_position ? `queued · #${image.queue_position}`
+          : image.status;
+    badge.title = image.reason || (image.status === "queued" && image.queue_position ? `Position ${image.queue_position} in the segmentation queue when it was queued` : "");
     const img = cell.querySelector("img");
     const cached = this.thumbs.get(image.id);
     if (cached && Date.now() - cached.at < URL_LIFETIME_MS) {

@@ -1,12 +1,16 @@
-// One project: upload area, status counts and filter, the gallery, segmentation and export.
+// One project: upload area, status counts and filter, the gallery, segmentation, active
+// jobs, members and export. Controls the caller's role cannot use are hidden.
 
 import { api, plainMessage } from "./api.js";
 import { exportDialog, handleExportEvent } from "./export.js";
 import { Gallery, STATUSES } from "./gallery.js";
+import { rememberOrder } from "./image-order.js";
+import { jobsPanel } from "./jobs.js";
 import { followProject } from "./live.js";
+import { membersDialog } from "./members.js";
 import { editProjectDialog } from "./projects-view.js";
 import { uploadPanel } from "./upload-panel.js";
-import { h, notify } from "./ui.js";
+import { confirmDanger, h, notify } from "./ui.js";
 
 // Every image of the project, page by page; `onFirstPage` paints before the rest arrives.
 async function loadAllImages(projectId, onFirstPage) {
@@ -39,6 +43,9 @@ export function showProject(main, projectId) {
     onChange: () => (countsFrame ||= requestAnimationFrame(renderCounts)),
   });
   let countsFrame = null;
+  // The editor's previous/next follow the gallery's order and filter.
+  rememberOrder(projectId, () => gallery.shown.map((image) => image.id));
+  const jobs = jobsPanel(projectId, { canCancel: () => !project || project.role !== "viewer", onCancelled: () => resyncSoon() });
 
   // Once per frame at most: a segmentation run sends several events per image.
   function renderCounts() {
@@ -64,7 +71,7 @@ export function showProject(main, projectId) {
   const CHANGES = {
     "image.ready": (e) => ({ status: "ready", width: e.width, height: e.height, has_thumbnail: true }),
     "image.rejected": (e) => ({ status: "rejected", reason: e.reason }),
-    "image.queued": () => ({ status: "queued", reason: null }),
+    "image.queued": (e) => ({ status: "queued", reason: null, queue_position: e.position }),
     "image.processing": () => ({ status: "processing" }),
     "image.segmented": (e) => ({ status: "segmented", latest_version: e.version, object_count: e.object_count, reason: null }),
     "image.failed": (e) => ({ status: "failed", reason: e.reason }),
@@ -75,6 +82,7 @@ export function showProject(main, projectId) {
       if (event.image_ids.some((id) => !gallery.byId.has(id))) resyncSoon();
     } else if (CHANGES[event.type]) {
       if (!gallery.update(event.image_id, CHANGES[event.type](event))) resyncSoon();
+      if (event.type === "image.queued") jobs.refresh();
     } else if (event.type.startsWith("export.")) handleExportEvent(event);
   }
 
@@ -87,9 +95,33 @@ export function showProject(main, projectId) {
     try {
       const job = await api.segment(projectId, body);
       notify(`Segmentation started for ${job.counts.total} image(s) with ${job.model}.`);
+      jobs.refresh();
     } catch (error) {
       notify(plainMessage(error), "error");
     }
+  }
+
+  async function removeSelected() {
+    const ids = [...gallery.selected];
+    if (!ids.length) return notify("Select some images first.", "error");
+    const sure = await confirmDanger(`Delete ${ids.length} image(s)?`, "The images, their segmentations and measurements will be deleted. This cannot be undone.");
+    if (!sure) return;
+    try {
+      let deleted = 0;
+      for (let i = 0; i < ids.length; i += 1000) deleted += (await api.deleteImages(projectId, ids.slice(i, i + 1000))).deleted;
+      notify(`${deleted} image(s) deleted.`);
+    } catch (error) {
+      notify(plainMessage(error), "error");
+    }
+    resync();
+  }
+
+  // Hide what the caller's role cannot do (the API refuses it anyway).
+  function applyRole(role) {
+    for (const element of main.querySelectorAll("[data-needs]")) {
+      element.hidden = element.dataset.needs === "owner" ? role !== "owner" : role === "viewer";
+    }
+    uploads.element.hidden = role === "viewer";
   }
 
   async function settings() {
@@ -112,10 +144,12 @@ export function showProject(main, projectId) {
       h("a", { href: "#/projects" }, "← Projects"),
       title,
       liveState,
-      h("button", { type: "button", id: "settings", onclick: settings }, "Settings"),
-      h("button", { type: "button", id: "export", onclick: () => exportDialog(projectId, project, [...gallery.selected]) }, "Export…"),
+      h("button", { type: "button", id: "members", onclick: () => project && membersDialog(project, { onLeft: () => (location.hash = "#/projects") }) }, "Members"),
+      h("button", { type: "button", id: "settings", dataset: { needs: "owner" }, onclick: settings }, "Settings"),
+      h("button", { type: "button", id: "export", dataset: { needs: "editor" }, onclick: () => exportDialog(projectId, project, [...gallery.selected]) }, "Export…"),
     ),
     uploads.element,
+    jobs.element,
     h(
       "div",
       { class: "toolbar" },
@@ -124,9 +158,10 @@ export function showProject(main, projectId) {
       h("button", { type: "button", onclick: () => gallery.selectAllShown(true) }, "Select shown"),
       h("button", { type: "button", onclick: () => gallery.selectAllShown(false) }, "Clear selection"),
       selection,
-      h("label", { for: "force" }, force, " re-run segmented"),
-      h("button", { type: "button", id: "segment-selected", onclick: () => segment(true) }, "Segment selected"),
-      h("button", { type: "button", id: "segment-all", class: "primary", onclick: () => segment(false) }, "Segment all"),
+      h("label", { for: "force", dataset: { needs: "editor" } }, force, " re-run segmented"),
+      h("button", { type: "button", id: "delete-selected", class: "danger", dataset: { needs: "editor" }, onclick: removeSelected }, "Delete selected"),
+      h("button", { type: "button", id: "segment-selected", dataset: { needs: "editor" }, onclick: () => segment(true) }, "Segment selected"),
+      h("button", { type: "button", id: "segment-all", class: "primary", dataset: { needs: "editor" }, onclick: () => segment(false) }, "Segment all"),
     ),
     gallery.element,
   );
@@ -134,6 +169,7 @@ export function showProject(main, projectId) {
   api.project(projectId).then(
     (p) => {
       project = p;
+      applyRole(p.role);
       title.textContent = p.name;
       document.title = `${p.name} · Cell Segmentation Hub`;
     },
@@ -153,6 +189,7 @@ export function showProject(main, projectId) {
   const stopLive = followProject(projectId, { onEvent, onResync: resync, onState: (s) => (liveState.textContent = s) });
   return () => {
     stopLive();
+    jobs.destroy();
     uploads.destroy();
     gallery.destroy();
     clearTimeout(resyncTimer);
