@@ -1,6 +1,7 @@
 // The client's entry point: hash routes to screens, the account bar and sign-out.
 
 import { currentUser, logout, onSessionChange, signedIn } from "./api.js";
+import { showAccount } from "./account-view.js";
 import { showLogin, showReset, showSignup, showVerify } from "./auth-view.js";
 import { showProjects } from "./projects-view.js";
 import { showProject } from "./project-view.js";
@@ -15,6 +16,7 @@ const ROUTES = [
   [/^#\/signup$/, () => showSignup(main), false],
   [/^#\/verify\?token=(.+)$/, (m) => showVerify(main, decodeURIComponent(m[1])), false],
   [/^#\/reset(?:\?token=(.+))?$/, (m) => showReset(main, m[1] && decodeURIComponent(m[1])), false],
+  [/^#\/account$/, () => showAccount(main), true],
   [/^#\/projects$/, () => showProjects(main), true],
   [/^#\/projects\/([^/]+)$/, (m) => showProject(main, m[1]), true],
   [/^#\/projects\/([^/]+)\/images\/([^/]+)$/, (m) => showEditor(main, m[1], m[2]), true],
@@ -57,7 +59,7 @@ function renderAccount(user) {
     return;
   }
   nav.replaceChildren(
-    h("span", { class: "who" }, user.display_name || user.email, user.email_verified ? "" : " (email not verified)"),
+    h("a", { class: "who", href: "#/account", title: "Your account" }, user.display_name || user.email, user.email_verified ? "" : " (email not verified)"),
     h("button", { type: "button", id: "logout", onclick: async () => { await logout(); location.hash = "#/login"; } }, "Sign out"),
   );
 }
