@@ -10,10 +10,11 @@ async function modelNames() {
   return modelsCache;
 }
 
-// The settings form (name, pixel size, default model, threshold); resolves with the PATCH body.
+// The settings form (name, pixel size, default model, threshold, object classes); resolves
+// with the PATCH body.
 export async function editProjectDialog(project, title = "Project settings") {
   const names = await modelNames();
-  const settings = project ? project.settings : { default_model: names[0] || "classical", threshold: 0.5, pixel_size_um: null };
+  const settings = project ? project.settings : { default_model: names[0] || "classical", threshold: 0.5, pixel_size_um: null, classes: ["object"] };
   const models = names.includes(settings.default_model) ? names : [settings.default_model, ...names];
   const data = await formDialog(
     title,
@@ -33,6 +34,11 @@ export async function editProjectDialog(project, title = "Project settings") {
         h("input", { name: "threshold", type: "number", step: "0.01", min: "0.01", max: "0.99", required: true, value: settings.threshold }),
         "Probability above which a pixel counts as object (0–1).",
       ),
+      field(
+        "Object classes",
+        h("input", { name: "classes", required: true, value: (settings.classes || ["object"]).join(", ") }),
+        "Comma-separated, e.g. nucleus, cytoplasm. The editor offers them for each polygon.",
+      ),
     ],
     project ? "Save" : "Create",
   );
@@ -44,6 +50,7 @@ export async function editProjectDialog(project, title = "Project settings") {
       default_model: data.get("default_model"),
       threshold: Number(data.get("threshold")),
       pixel_size_um: pixel === "" ? null : Number(pixel),
+      classes: [...new Set(data.get("classes").split(",").map((c) => c.trim()).filter(Boolean))],
     },
   };
 }

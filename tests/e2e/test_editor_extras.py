@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from PIL import Image as PilImage
 
-from cellhub.domain.projects import ProjectSettings
 from cellhub.services.thumbnails import ThumbnailService
 from cellhub.services.uploads import FileSpec
 from tests.e2e import hub_seed
@@ -53,8 +52,6 @@ def test_editor_extras(page: Any, hub: Any) -> None:
     services = hub.services
     user_id = hub_seed.verified_user(services, EMAIL, PASSWORD)
     project_id = hub_seed.project(services, user_id, "Extras")
-    classes = ProjectSettings(default_model="classical", classes=("nucleus", "cytoplasm"))
-    services.projects.update(project_id, settings=classes)
     first = hub_seed.uploaded_png(services, project_id, "a-first.png")
     second = _rgb_png(services, project_id, "b-second.png")
     wide = {
@@ -63,6 +60,13 @@ def test_editor_extras(page: Any, hub: Any) -> None:
     }
     hub_seed.save_polygons(services, project_id, first, user_id, [wide], base_version=0)
     sign_in(page, EMAIL, PASSWORD)
+    # The project's object classes, set in its settings.
+    page.goto(f"/#/projects/{project_id}")
+    page.get_by_role("button", name="Settings").click()
+    page.get_by_label("Object classes").fill("nucleus, cytoplasm, nucleus")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#notice")).to_contain_text("Settings saved")
+    assert services.projects.get(project_id).settings.classes == ("nucleus", "cytoplasm")
     page.goto(f"/#/projects/{project_id}/images/{first}")
     expect(page.locator(".save-state")).to_have_text("Saved · version 1")
     canvas = page.locator("canvas")
