@@ -144,7 +144,11 @@ class CellHubStack(Stack):
                 exclude=WORKER_CONTEXT_EXCLUDES,
                 ignore_mode=IgnoreMode.DOCKER,
             ),
-            environment={**self._environment(), "AWS_REGION": self.region},
+            environment={
+                **self._environment(),
+                "AWS_REGION": self.region,
+                "CELLHUB_WEBSOCKET_ENDPOINT": self.websocket.callback_url,
+            },
             instance_types=config.gpu_instance_types,
             max_workers=config.max_workers,
             memory_mib=config.worker_memory_mib,
