@@ -15,10 +15,12 @@ from cellhub import __version__
 from cellhub.errors import InvalidInput
 from cellhub_local import (
     client_commands,
+    evaluate_command,
     models_command,
     package_command,
     segment_command,
     serve_command,
+    train_command,
 )
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
@@ -36,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve_command.add_parser(verbs)
     client_commands.add_parsers(verbs)
     package_command.add_parser(verbs)
+    evaluate_command.add_parser(verbs)
+    train_command.add_parser(verbs)
     return parser
 
 

@@ -47,6 +47,9 @@ class ModelCard(BaseModel):
     speed: str = ""
     path: str | None = None
     sha256: str | None = None
+    # Where the weights came from and which annotated folder ``scores`` were measured on.
+    data: str = ""
+    scored_on: str = ""
 
 
 def list_models() -> list[ModelCard]:
@@ -173,4 +176,6 @@ def _card_from_checkpoint(path: str, mtime_ns: int, size: int) -> ModelCard:
         speed=meta.speed_notes,
         path=path,
         sha256=sha256_of(path),
+        data=meta.provenance.data,
+        scored_on=str(getattr(meta.provenance, "scored_on", "") or ""),
     )

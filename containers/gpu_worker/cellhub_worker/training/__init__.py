@@ -1,0 +1,1 @@
+"""Training the learned nets: data, augmentation, targets and the optimisation loop."""
