@@ -219,7 +219,9 @@ export class Editor {
       clearTimeout(this.wheelEnd);
       this.wheelEnd = setTimeout(() => this.settle(), 150);
       const rect = canvas.getBoundingClientRect();
-      this.view.zoomAt(Math.exp(-e.deltaY * 0.0015), e.clientX - rect.left, e.clientY - rect.top);
+      // Firefox reports wheel mice in lines (deltaMode 1), Chromium in pixels.
+      const pixels = e.deltaY * (e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? canvas.height : 1);
+      this.view.zoomAt(Math.exp(-pixels * 0.0015), e.clientX - rect.left, e.clientY - rect.top);
       this.redraw();
     }, { passive: false });
     canvas.addEventListener("keydown", (e) => this.key(e));

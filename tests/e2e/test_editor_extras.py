@@ -5,6 +5,7 @@ on unsaved edits, channel choice on an RGB image, per-polygon classes and versio
 from __future__ import annotations
 
 import io
+import math
 from typing import Any
 
 import numpy as np
@@ -152,6 +153,16 @@ def test_editor_extras(page: Any, hub: Any) -> None:
           return [...c.getContext('2d').getImageData(5, 5, 1, 1).data].slice(0, 3); }"""
     )
     assert grey == [90, 90, 90]
+
+    # A wheel step in lines (as Firefox reports a mouse wheel) zooms like one in pixels.
+    factor = page.evaluate(
+        """() => { const v = window.cellhubEditor.view; const before = v.scale;
+          const r = v.canvas.getBoundingClientRect();
+          v.canvas.dispatchEvent(new WheelEvent("wheel", { deltaY: -3, deltaMode: 1,
+            clientX: r.left + 50, clientY: r.top + 50, cancelable: true }));
+          return v.scale / before; }"""
+    )
+    assert factor == pytest.approx(math.exp(3 * 16 * 0.0015))
 
     # Back to the first image: version history, view version 1, revert to it.
     page.get_by_role("button", name="← Previous image").click()
