@@ -122,17 +122,18 @@ class LiveListener:
             return found()
 
 
-def vanished_subscriber(cloud: EmulatedCloud, token: str, project_id: str) -> str:
-    """A subscribed connection that then vanishes from the gateway without ``$disconnect``
-    (as a client that dropped off the network does); returns its id."""
+@contextlib.contextmanager
+def vanished_subscriber(cloud: EmulatedCloud, token: str, project_id: str) -> Iterator[str]:
+    """A subscribed connection the gateway has lost without a ``$disconnect`` (a client that
+    dropped off the network): its record stays until a post to it is answered 410."""
     before = cloud.gateway.connections.ids()
     with connect(f"{cloud.websocket_url}?token={token}", open_timeout=10) as socket:
         socket.send(json.dumps({"action": "subscribe", "project_id": project_id}))
         assert json.loads(socket.recv(timeout=10))["type"] == "subscribed"
         (stale_id,) = cloud.gateway.connections.ids() - before
         cloud.gateway.connections.remove(stale_id)
-    assert live_connections().user_of(stale_id) is not None
-    return stale_id
+        assert live_connections().user_of(stale_id) is not None
+        yield stale_id
 
 
 def live_connections() -> DynamoConnections:
@@ -176,17 +177,17 @@ def test_whole_flow_through_the_emulated_cloud(cloud: EmulatedCloud, tmp_path: P
             live = LiveListener(socket)
             socket.send(json.dumps({"action": "subscribe", "project_id": project_id}))
             live.wait_for("subscribed")
-            stale_id = vanished_subscriber(cloud, token, project_id)
 
-            report = client.upload(project_id, paths)
-            assert len(report.uploaded) == 3 and not report.failed
-            client.wait_ready(project_id, report.uploaded, timeout=30)
-            images = client.images(project_id)
-            assert {i["status"] for i in images} == {"ready"}, images
-            live.wait_for("image.ready", count=3)
-            # The first event to the vanished socket got 410 and dropped its record; the
-            # live one above was served all the same.
-            assert live_connections().user_of(stale_id) is None
+            with vanished_subscriber(cloud, token, project_id) as stale_id:
+                report = client.upload(project_id, paths)
+                assert len(report.uploaded) == 3 and not report.failed
+                client.wait_ready(project_id, report.uploaded, timeout=30)
+                images = client.images(project_id)
+                assert {i["status"] for i in images} == {"ready"}, images
+                live.wait_for("image.ready", count=3)
+                # The first event to the lost connection was answered 410 and dropped its
+                # record; the live subscriber was served all the same.
+                assert live_connections().user_of(stale_id) is None
             etags = [o["ETag"] for o in s3_objects(f"projects/{project_id}/originals/")]
             assert sorted("-" in etag for etag in etags) == [False, False, True]  # 1 multipart
 
