@@ -230,8 +230,22 @@ def _environment(environ: Any, values: Mapping[str, str]) -> Iterator[None]:
                 environ[name] = value
 
 
+class _DenialIsNotAnError(logging.Filter):
+    """uvicorn's websockets-sansio protocol (0.54) logs this after every denial response,
+    i.e. every refused ``$connect``, although the denial was sent; the gateway's WebSocket
+    endpoint never returns without accepting or denying, so the line is always spurious."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "ASGI callable returned without completing handshake."
+
+
+_DENIAL_FILTER = _DenialIsNotAnError()
+
+
 @contextmanager
 def _serving(app: Any, host: str, port: int, start_timeout: float = 30.0) -> Iterator[None]:
+    # ``cellhub_local.loopback.serving`` binds 127.0.0.1 only; ``serve --host`` may differ.
+    logging.getLogger("uvicorn.error").addFilter(_DENIAL_FILTER)  # added once
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name=f"gateway-{port}", daemon=True)
     thread.start()
