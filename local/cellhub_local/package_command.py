@@ -9,8 +9,9 @@ fast; pip downloads into it only what is missing (``--refresh`` downloads again)
 Each function is installed against the layer's exact versions (a constraints file) and keeps
 only what the layer lacks; ``packaging_slim`` then shrinks what pip installed. The report
 gives every asset's unzipped size alone and with its layers; the command exits 1 when any
-function is over Lambda's 250 MB, or when ``--check-imports PYTHON`` (an interpreter of the
-runtime's version) cannot import a handler from the built folders.
+function is over Lambda's 250 MB, or when ``--runtime-python PYTHON`` (an interpreter of the
+runtime's version) cannot import a handler from the built folders; that option also ships
+bytecode for what the handlers import (``packaging_runtime``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from cellhub_local.packaging_plan import (
     size_rows,
     split_requirements,
 )
+from cellhub_local.packaging_runtime import import_and_compile
 from cellhub_local.packaging_slim import slim
 
 # Runs one command; returns its exit status. ``quiet`` hides the output of an attempt that
@@ -56,8 +58,9 @@ def add_parser(verbs: Any) -> None:
     parser.add_argument("--root", type=Path, default=Path(), help="the repository root")
     parser.add_argument("--refresh", action="store_true", help="download wheels again")
     parser.add_argument(
-        "--check-imports", metavar="PYTHON",
-        help="import every handler from the built folders with this interpreter",
+        "--runtime-python", metavar="PYTHON",
+        help="a Python of the runtime's version: import every handler from the built "
+        "folders and ship bytecode for what they load",
     )  # fmt: skip
     parser.set_defaults(run=run)
 
@@ -72,15 +75,17 @@ def run(args: argparse.Namespace) -> int:
     )
     requirements = split_requirements(project_dependencies(args.root))
     assets = lambda_assets(requirements, args.root.resolve())
-    rows = build_all(assets, args.out, builder)
-    print_report(rows)
-    ok = all(r.within_limit for r in rows)
-    if args.check_imports:
+    build_all(assets, args.out, builder)
+    imports_ok = True
+    if args.runtime_python:
+        # What the runtime provides (boto3), only so the handlers import here; never shipped.
         runtime = args.out / ".runtime"
         pins = write_constraints([args.out / "layer" / "python"], args.out / ".runtime-pins.txt")
         builder.install(requirements.runtime, runtime, pins)
-        ok = check_imports(assets, args.out, runtime, args.check_imports) and ok
-    return 0 if ok else 1
+        imports_ok = import_and_compile(assets, args.out, runtime, args.runtime_python)
+    rows = measure_sizes(assets, args.out)
+    print_report(rows)
+    return 0 if imports_ok and all(r.within_limit for r in rows) else 1
 
 
 def subprocess_runner(command: Sequence[str], quiet: bool) -> int:
@@ -132,9 +137,8 @@ class AssetBuilder:
             raise RuntimeError(f"pip could not install {', '.join(requirements)} for Lambda")
 
 
-def build_all(assets: Sequence[Asset], out: Path, builder: AssetBuilder) -> list[SizeRow]:
+def build_all(assets: Sequence[Asset], out: Path, builder: AssetBuilder) -> None:
     """Build every asset under ``out/<name>``; layers must precede the functions using them."""
-    own: dict[str, int] = {}
     built: dict[str, Path] = {}
     for asset in assets:
         folder = out / asset.name
@@ -152,8 +156,11 @@ def build_all(assets: Sequence[Asset], out: Path, builder: AssetBuilder) -> list
                 package, root / package.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
             )
         built[asset.name] = root
-        own[asset.name] = folder_bytes(folder)
-    rows = size_rows(assets, own)
+
+
+def measure_sizes(assets: Sequence[Asset], out: Path) -> list[SizeRow]:
+    """Every asset's unzipped size, alone and with its layers; also written to sizes.json."""
+    rows = size_rows(assets, {a.name: folder_bytes(out / a.name) for a in assets})
     (out / "sizes.json").write_text(
         json.dumps({r.asset: {"bytes": r.own_bytes, "with_layers": r.total_bytes} for r in rows})
     )
@@ -187,25 +194,6 @@ def drop_provided(root: Path, layer_roots: Sequence[Path]) -> None:
                 shutil.rmtree(entry)
             else:
                 entry.unlink()
-
-
-def check_imports(assets: Sequence[Asset], out: Path, runtime: Path, python: str) -> bool:
-    """Import each function's handlers as Lambda would: the function folder, then its layers'
-    ``python/``, then what the runtime provides; nothing from this machine's site-packages."""
-    ok = True
-    for asset in assets:
-        if not asset.handlers:
-            continue
-        path = [out / asset.name, *(out / n / "python" for n in asset.layers), runtime]
-        code = (
-            f"import sys; sys.path[:0] = {[str(p.resolve()) for p in path]!r}; "
-            f"import importlib; [importlib.import_module(m) for m in {list(asset.handlers)!r}]"
-        )
-        env = {"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
-        result = subprocess.run([python, "-I", "-c", code], env=env, check=False)
-        print(f"import check {asset.name}: {'ok' if result.returncode == 0 else 'FAILED'}")
-        ok = ok and result.returncode == 0
-    return ok
 
 
 def print_report(rows: Sequence[SizeRow]) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cellhub_local import package_command
-from cellhub_local.package_command import AssetBuilder, build_all
+from cellhub_local.package_command import AssetBuilder, build_all, measure_sizes
 from cellhub_local.packaging_plan import (
     LAMBDA_UNZIPPED_LIMIT,
     distribution_name,
@@ -64,7 +64,9 @@ def built(tmp_path: Path, pip: FakePip) -> tuple[Path, list[package_command.Size
     requirements = split_requirements(project_dependencies(REPO))
     out = tmp_path / "lambda"
     builder = AssetBuilder(wheelhouse=tmp_path / "wheels", runner=pip)
-    return out, build_all(lambda_assets(requirements, REPO), out, builder)
+    assets = lambda_assets(requirements, REPO)
+    build_all(assets, out, builder)
+    return out, measure_sizes(assets, out)
 
 
 def test_every_pyproject_dependency_has_a_place_and_the_api_gets_no_heavy_one() -> None:
@@ -130,7 +132,7 @@ def test_a_function_over_250_mb_with_its_layers_fails_the_command(
     monkeypatch.setattr(package_command, "subprocess_runner", pip)
     args = argparse.Namespace(
         out=tmp_path / "lambda", python_version="3.12", platforms=None, refresh=False,
-        wheelhouse=tmp_path / "wheels", root=REPO, check_imports=None,
+        wheelhouse=tmp_path / "wheels", root=REPO, runtime_python=None,
     )  # fmt: skip
     assert package_command.run(args) == 1
     report = capsys.readouterr()
@@ -151,9 +153,11 @@ def test_the_real_build_from_the_local_wheelhouse_fits_lambda(tmp_path: Path) ->
 
     requirements = split_requirements(project_dependencies(REPO))
     builder = AssetBuilder(wheelhouse=wheelhouse, runner=offline)
+    assets = lambda_assets(requirements, REPO)
     try:
-        rows = build_all(lambda_assets(requirements, REPO), tmp_path / "lambda", builder)
+        build_all(assets, tmp_path / "lambda", builder)
     except RuntimeError as exc:
         pytest.skip(f"the wheelhouse lacks a wheel: {exc}")
+    rows = measure_sizes(assets, tmp_path / "lambda")
     assert all(r.within_limit for r in rows), rows
     assert not (tmp_path / "lambda/api/numpy").exists()
