@@ -122,26 +122,29 @@ def running(
         for n, loop in enumerate(loops)
     ]
     base_url = f"http://{host}:{port}"
-    with _serving(gateway.app, host, port):
-        for thread in threads:
-            thread.start()
-        try:
-            yield EmulatedCloud(
-                base_url=base_url,
-                websocket_url=f"ws://{host}:{port}/ws",
-                endpoint_url=env["CELLHUB_AWS_ENDPOINT_URL"],
-                provisioned=provisioned,
-                gateway=gateway,
-            )
-        finally:
-            for pump in pumps:
-                pump.stop()
-            for loop in loops:
-                loop.stop()
+    try:
+        with _serving(gateway.app, host, port):
             for thread in threads:
-                thread.join(30)
-    for function in functions.values():
-        function.shutdown()
+                thread.start()
+            try:
+                yield EmulatedCloud(
+                    base_url=base_url,
+                    websocket_url=f"ws://{host}:{port}/ws",
+                    endpoint_url=env["CELLHUB_AWS_ENDPOINT_URL"],
+                    provisioned=provisioned,
+                    gateway=gateway,
+                )
+            finally:
+                for pump in pumps:
+                    pump.stop()
+                for loop in loops:
+                    loop.stop()
+                for thread in threads:
+                    if thread.is_alive():
+                        thread.join(30)
+    finally:
+        for function in functions.values():
+            function.shutdown()
 
 
 @contextmanager
