@@ -122,6 +122,8 @@ export function showProject(main, projectId) {
       element.hidden = element.dataset.needs === "owner" ? role !== "owner" : role === "viewer";
     }
     uploads.element.hidden = role === "viewer";
+    // Members and settings work on the loaded project; they are enabled once it is here.
+    for (const element of main.querySelectorAll("[data-loaded]")) element.disabled = false;
   }
 
   async function settings() {
@@ -144,8 +146,8 @@ export function showProject(main, projectId) {
       h("a", { href: "#/projects" }, "← Projects"),
       title,
       liveState,
-      h("button", { type: "button", id: "members", onclick: () => project && membersDialog(project, { onLeft: () => (location.hash = "#/projects") }) }, "Members"),
-      h("button", { type: "button", id: "settings", dataset: { needs: "owner" }, onclick: settings }, "Settings"),
+      h("button", { type: "button", id: "members", disabled: true, dataset: { loaded: "" }, onclick: () => project && membersDialog(project, { onLeft: () => (location.hash = "#/projects") }) }, "Members"),
+      h("button", { type: "button", id: "settings", disabled: true, dataset: { needs: "owner", loaded: "" }, onclick: settings }, "Settings"),
       h("button", { type: "button", id: "export", dataset: { needs: "editor" }, onclick: () => exportDialog(projectId, project, [...gallery.selected]) }, "Export…"),
     ),
     uploads.element,

@@ -122,7 +122,7 @@ def test_editor_extras(page: Any, hub: Any) -> None:
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     expect(page.locator("#image-position")).to_have_text("1 of 2")
     page.get_by_role("button", name="Next image →").click()
-    for _ in range(50):
+    for _ in range(100):
         if asked:
             break
         page.wait_for_timeout(50)
