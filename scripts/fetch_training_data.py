@@ -14,7 +14,11 @@ Output, one folder per split (``training``, ``validation``, ``test``)::
 
 Each split folder is what ``cellhub evaluate`` and ``cellhub train`` read.
 
-    python scripts/fetch_training_data.py [--cache .cellhub-data]
+``--synthetic-spheroids N`` also writes N generated brightfield spheroid images (seeds
+100000 onwards, never used for training) with their exact masks to
+``<cache>/synthetic-spheroids/test/``: the held-out set the spheroid model is scored on.
+
+    python scripts/fetch_training_data.py [--cache .cellhub-data] [--synthetic-spheroids 24]
 """
 
 from __future__ import annotations
@@ -99,6 +103,20 @@ def _unpack_pair(
     }
 
 
+def write_synthetic_spheroids(cache: Path, count: int, first_seed: int = 100_000) -> Path:
+    """Write ``count`` generated spheroid fields (512²) and their labels; return the folder."""
+    from cellhub_worker.synthetic_spheroids import spheroid_field
+
+    folder = cache / "synthetic-spheroids" / "test"
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "labels").mkdir(parents=True, exist_ok=True)
+    for seed in range(first_seed, first_seed + count):
+        image, labels = spheroid_field((512, 512), seed=seed)
+        cv2.imwrite(str(folder / "images" / f"spheroids-{seed}.png"), image)
+        cv2.imwrite(str(folder / "labels" / f"spheroids-{seed}.png"), labels.astype(np.uint16))
+    return folder
+
+
 def _download_wheel(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     found = sorted(folder.glob(f"{PACKAGE}-{VERSION}-*.whl"))
@@ -117,7 +135,11 @@ def _download_wheel(folder: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path(".cellhub-data"), help="cache folder")
+    parser.add_argument("--synthetic-spheroids", type=int, default=0, metavar="N")
     args = parser.parse_args(argv)
+    if args.synthetic_spheroids:
+        folder = write_synthetic_spheroids(args.cache, args.synthetic_spheroids)
+        print(f"synthetic   {args.synthetic_spheroids:>3} images              {folder}")
     root = fetch(args.cache)
     manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     for split in SPLITS:

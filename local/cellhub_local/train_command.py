@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,13 @@ def add_parser(verbs: Any) -> None:
     parser.add_argument("--classes", default="object", help="comma-separated class names")
     parser.add_argument("--architecture", choices=ARCHITECTURES, default="unet")
     parser.add_argument("--widths", default="16,32,64,128", help="channels per level")
+    parser.add_argument(
+        "--net-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra net argument, VALUE as JSON (e.g. stem_stride=2)",
+    )
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--crop", type=int, default=256)
@@ -64,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(
         architecture=args.architecture,
         widths=tuple(int(w) for w in args.widths.split(",")),
+        net_options=_net_options(args.net_option),
         crop=args.crop,
         batch_size=args.batch_size,
         steps=args.steps,
@@ -98,3 +107,14 @@ def run(args: argparse.Namespace) -> int:
         print(" ".join(f"{k}={v}" for k, v in scores.items()))
         print(f"model card {write_model_card(args.output)} sha256 {digest}")
     return 0
+
+
+def _net_options(pairs: list[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        try:
+            options[key.strip()] = json.loads(value)
+        except ValueError:
+            options[key.strip()] = value
+    return options
