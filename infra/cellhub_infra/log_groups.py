@@ -90,5 +90,7 @@ def give_every_function_a_log_group(scope: Construct, retention_days: int) -> No
             continue
         if isinstance(construct, lambda_.CfnFunction) and construct.logging_config:
             continue
-        group = log_group(construct.node.scope or scope, "Logs", retention_days)
+        parent = construct.node.scope
+        owner = parent if isinstance(parent, Construct) else scope
+        group = log_group(owner, "Logs", retention_days)
         construct.add_property_override("LoggingConfig.LogGroup", group.log_group_name)

@@ -37,7 +37,7 @@ class Monitoring(Construct):
         queues: Mapping[str, sqs.IQueue],
         dead_letter_queues: Mapping[str, sqs.IQueue],
         functions: Mapping[str, LiveFunction],
-        worker_crash_alarm: cloudwatch.IAlarm,
+        worker_crash_alarm: cloudwatch.Alarm,
         worker_backlog: cloudwatch.IMetric,
         api_5xx_threshold: int,
     ) -> None:

@@ -26,7 +26,8 @@ def test_http_routes_all_go_to_the_api_alias(prod: Template, prod_stack: CellHub
     http = [i for i in integrations.values() if i["Properties"].get("PayloadFormatVersion")]
     assert http and all(alias in json.dumps(i["Properties"]["IntegrationUri"]) for i in http)
     route_keys = {
-        r["Properties"]["RouteKey"] for r in prod.find_resources("AWS::ApiGatewayV2::Route").values()
+        r["Properties"]["RouteKey"]
+        for r in prod.find_resources("AWS::ApiGatewayV2::Route").values()
     }
     assert {"$default", *(f"POST {path}" for path in AUTH_ROUTES)} <= route_keys
 
@@ -83,7 +84,9 @@ def test_websocket_routes_go_to_the_websocket_alias(
     )
     alias = _alias_id(prod_stack, "websocket")
     assert len(integrations) == 3
-    assert all(alias in json.dumps(i["Properties"]["IntegrationUri"]) for i in integrations.values())
+    assert all(
+        alias in json.dumps(i["Properties"]["IntegrationUri"]) for i in integrations.values()
+    )
     prod.has_resource_properties(
         "AWS::ApiGatewayV2::Stage",
         {
