@@ -12,10 +12,15 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class FunctionSizing:
-    """Memory (MB), timeout (s) and reserved concurrency (None: the account pool) of a function."""
+    """Memory (MB), timeout (s), /tmp size (MB) and reserved concurrency of a function.
+
+    Reserved concurrency is None (the account pool) by default: reserving any fails the
+    deploy on a new account whose concurrency limit is still the initial low one.
+    """
 
     memory_mb: int
     timeout_s: int
+    ephemeral_mb: int = 512
     reserved_concurrency: int | None = None
 
 
@@ -35,8 +40,11 @@ class StageConfig:
     alarm_email: str | None = None
     api: FunctionSizing = field(default_factory=lambda: FunctionSizing(1024, 29))
     websocket: FunctionSizing = field(default_factory=lambda: FunctionSizing(512, 10))
-    thumbnail: FunctionSizing = field(default_factory=lambda: FunctionSizing(2048, 120))
-    export: FunctionSizing = field(default_factory=lambda: FunctionSizing(3008, 900))
+    thumbnail: FunctionSizing = field(default_factory=lambda: FunctionSizing(3008, 120))
+    # An export's ZIP is built in a temporary file before it is stored: /tmp holds it.
+    export: FunctionSizing = field(
+        default_factory=lambda: FunctionSizing(3008, 900, ephemeral_mb=10_240)
+    )
     # HTTP API throttling (requests/s, burst) for every route and, lower, for the auth routes.
     api_rate: int = 200
     api_burst: int = 400
@@ -86,7 +94,7 @@ STAGES: dict[str, StageConfig] = {
         name="prod",
         gpu_instance_types=("g5.xlarge", "g4dn.xlarge"),
         max_workers=8,
-        api=FunctionSizing(1769, 29, reserved_concurrency=200),
+        api=FunctionSizing(1769, 29),
         log_retention_days=90,
         canary_release=True,
         retain_data=True,

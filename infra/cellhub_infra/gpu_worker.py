@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import CfnElement, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -26,7 +26,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cellhub_infra.log_groups import log_group
-from cellhub_infra.nag import acknowledge
+from cellhub_infra.nag import acknowledge, logical_id
 
 # The worker drains its current image on SIGTERM (see containers/gpu_worker/Dockerfile).
 STOP_TIMEOUT = Duration.seconds(120)
@@ -123,7 +123,7 @@ class GpuWorker(Construct):
             "ecr:GetAuthorizationToken (pulling the worker image) accepts no resource but *.",
             "AwsSolutions-IAM5[Resource::*]",
         )
-        cluster_id = Stack.of(self).get_logical_id(self._cfn(self.cluster))
+        cluster_id = logical_id(self.cluster)
         acknowledge(
             self.task_definition,
             "A task sets scale-in protection on itself; task ids are not known in advance, so "
@@ -166,12 +166,6 @@ class GpuWorker(Construct):
                 behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
             ),
         )
-
-    @staticmethod
-    def _cfn(construct: Construct) -> CfnElement:
-        element = construct.node.default_child
-        assert isinstance(element, CfnElement)
-        return element
 
     def _gpu_hosts(
         self, instance_types: Sequence[str], max_workers: int

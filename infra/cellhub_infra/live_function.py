@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Size
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_lambda as lambda_
@@ -40,6 +40,7 @@ class LiveFunction(Construct):
         layers: Sequence[lambda_.ILayerVersion],
         memory_mb: int,
         timeout_s: int,
+        ephemeral_mb: int = 512,
         environment: Mapping[str, str],
         log_retention_days: int,
         canary: bool,
@@ -59,6 +60,7 @@ class LiveFunction(Construct):
             layers=list(layers),
             memory_size=memory_mb,
             timeout=Duration.seconds(timeout_s),
+            ephemeral_storage_size=Size.mebibytes(ephemeral_mb),
             environment=dict(environment),
             reserved_concurrent_executions=reserved_concurrency,
             description=description,

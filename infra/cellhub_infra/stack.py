@@ -6,7 +6,7 @@ environment variables and grants each consumer exactly what its code calls.
 
 from __future__ import annotations
 
-from aws_cdk import CfnElement, CfnOutput, IgnoreMode, Stack
+from aws_cdk import CfnOutput, Environment, IgnoreMode, Stack
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -21,7 +21,7 @@ from cellhub_infra.http_api import HubHttpApi
 from cellhub_infra.live_function import RUNTIME, LiveFunction
 from cellhub_infra.log_groups import give_every_function_a_log_group
 from cellhub_infra.monitoring import Monitoring
-from cellhub_infra.nag import acknowledge
+from cellhub_infra.nag import acknowledge_cdk_providers, acknowledge_grants
 from cellhub_infra.queues import HubQueues
 from cellhub_infra.web_hosting import WebHosting
 from cellhub_infra.websocket_api import HubWebSocketApi
@@ -52,9 +52,17 @@ class CellHubStack(Stack):
         *,
         config: StageConfig,
         assets: LambdaAssets,
-        **kwargs: object,
+        env: Environment | None = None,
+        description: str | None = None,
+        termination_protection: bool = False,
     ) -> None:
-        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        super().__init__(
+            scope,
+            construct_id,
+            env=env,
+            description=description,
+            termination_protection=termination_protection,
+        )
         self.config = config
         self.assets = assets
         prefix = config.resource_prefix
@@ -197,7 +205,7 @@ class CellHubStack(Stack):
         CfnOutput(self, "WebSocketUrl", value=self.websocket.url)
         CfnOutput(self, "TableName", value=self.data.table.table_name)
         CfnOutput(self, "BucketName", value=self.data.bucket.bucket_name)
-        self._acknowledge_cdk_providers()
+        acknowledge_cdk_providers(self, site_bucket=self.web.bucket)
         give_every_function_a_log_group(self, config.log_retention_days)
 
     def _environment(self) -> dict[str, str]:
@@ -229,6 +237,7 @@ class CellHubStack(Stack):
             layers=[self.layer],
             memory_mb=sizing.memory_mb,
             timeout_s=sizing.timeout_s,
+            ephemeral_mb=sizing.ephemeral_mb,
             reserved_concurrency=sizing.reserved_concurrency,
             environment=environment,
             log_retention_days=self.config.log_retention_days,
@@ -267,72 +276,10 @@ class CellHubStack(Stack):
         queues.segment_dlq.grant_send_messages(worker_role)
         for publisher in publishers:
             self.websocket.stage.grant_management_api_access(publisher)
-        self._acknowledge_grants(api)
-
-    def _logical_id(self, construct: Construct) -> str:
-        element = construct.node.default_child
-        assert isinstance(element, CfnElement)
-        return self.get_logical_id(element)
-
-    def _acknowledge_grants(self, api: lambda_.IFunction) -> None:
-        bucket = self._logical_id(self.data.bucket)
-        table = self._logical_id(self.data.table)
-        websocket = self._logical_id(self.websocket.api)
-        acknowledge(
+        acknowledge_grants(
             self,
-            "CDK's bucket grants: object actions (s3:GetObject*, s3:DeleteObject*, s3:Abort*, "
-            "s3:List*, s3:GetBucket*) on the one data bucket's objects; the code reads, "
-            "writes, deletes and lists keys it builds from ids, and aborts multipart uploads.",
-            *(f"AwsSolutions-IAM5[Action::s3:{action}]" for action in _S3_GRANT_ACTIONS),
-            f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/*]",
+            bucket=data.bucket,
+            table=data.table,
+            websocket_api=self.websocket.api,
+            mailer=api,
         )
-        acknowledge(
-            self,
-            "Listings query the table's four global secondary indexes: <table>/index/*.",
-            f"AwsSolutions-IAM5[Resource::<{table}.Arn>/index/*]",
-        )
-        acknowledge(
-            self,
-            "Publishers post to connections whose ids come and go; the statement names every "
-            "connection of the one WebSocket stage and nothing else.",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:"
-            f"<AWS::AccountId>:<{websocket}>/live/*/@connections/*]",
-        )
-        acknowledge(
-            api,
-            "The API mails through whichever verified SES identity the stage names as sender.",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:"
-            "<AWS::AccountId>:identity/*]",
-        )
-
-    def _acknowledge_cdk_providers(self) -> None:
-        # Functions CDK itself adds (S3 notification setup, the web client upload, a log
-        # group resource policy); their code and policies are CDK's, not this project's.
-        site = self._logical_id(self.web.bucket)
-        reason = (
-            "A provider function that CDK adds and maintains (bucket notifications, the web "
-            "client upload, the events log-group policy): its runtime and policies are CDK's."
-        )
-        for child in self.node.children:
-            if child.node.id.startswith(_CDK_PROVIDER_PREFIXES):
-                acknowledge(
-                    child,
-                    reason,
-                    "AwsSolutions-L1",
-                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
-                    "service-role/AWSLambdaBasicExecutionRole]",
-                    "AwsSolutions-IAM5[Resource::*]",
-                    f"AwsSolutions-IAM5[Resource::<{site}.Arn>/*]",
-                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-"
-                    "<AWS::AccountId>-<AWS::Region>/*]",
-                    *(f"AwsSolutions-IAM5[Action::s3:{action}]" for action in _S3_GRANT_ACTIONS),
-                )
-
-
-_S3_GRANT_ACTIONS = ("GetObject*", "GetBucket*", "List*", "DeleteObject*", "Abort*")
-_CDK_PROVIDER_PREFIXES = (
-    "BucketNotificationsHandler",
-    "Custom::CDKBucketDeployment",
-    "AWS679f53fac002430cb0da5b7982bd2287",
-    "EventsLogGroupPolicy",
-)

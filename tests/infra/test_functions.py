@@ -49,6 +49,13 @@ def test_four_python_312_functions_with_the_adapters_environment(prod: Template)
         assert len(properties["Layers"]) == 1
 
 
+def test_export_has_room_in_tmp_for_its_zip(prod: Template) -> None:
+    prod.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Handler": "cellhub_export.handler.handler", "EphemeralStorage": {"Size": 10_240}},
+    )
+
+
 def test_each_function_has_a_live_alias_on_a_published_version(prod: Template) -> None:
     aliases = prod.find_resources("AWS::Lambda::Alias")
     assert len(aliases) == 4
