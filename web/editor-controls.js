@@ -18,7 +18,7 @@ export function classControl(editor) {
       select.replaceChildren(...names.map((name) => h("option", { value: name }, name)));
     }
     select.value = current;
-    select.disabled = editor.readOnly;
+    select.disabled = Boolean(editor.readOnly);
     hint.textContent = polygon ? "Class of the selected polygon." : "Class given to the polygons you draw next.";
   }
   return {

@@ -12,6 +12,8 @@ import { neighbours } from "./image-order.js";
 import { MeasurementsTable } from "./measurements.js";
 import { dialog, h, notify } from "./ui.js";
 
+const VIEWER_ONLY = "Your role in this project is viewer: you can look, but not edit.";
+
 export function showEditor(main, projectId, imageId) {
   let baseVersion = 0;
   let pixelSize = null;
@@ -83,7 +85,7 @@ export function showEditor(main, projectId, imageId) {
     if (dirty && !confirm("You have unsaved changes. Show the old version and discard them?")) return;
     try {
       const seg = await api.segmentationVersion(projectId, imageId, picked.version, pixelSize);
-      editor.readOnly = true;
+      editor.readOnly = "This is an old version, shown read-only. Go back to the latest version to edit.";
       editor.setMode("select");
       editor.load(seg.document.polygons || []);
       table.setRows(seg.metrics);
@@ -134,13 +136,13 @@ export function showEditor(main, projectId, imageId) {
     try {
       const seg = await api.segmentation(projectId, imageId, pixelSize);
       baseVersion = seg.version.version;
-      editor.readOnly = !canEdit;
+      editor.readOnly = canEdit ? false : VIEWER_ONLY;
       editor.load(seg.document.polygons || []);
       table.setRows(seg.metrics);
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 404)) throw error;
       baseVersion = 0; // no segmentation yet: the first save creates version 1
-      editor.readOnly = !canEdit;
+      editor.readOnly = canEdit ? false : VIEWER_ONLY;
       editor.load([]);
       table.setRows([], "No segmentation yet. Draw polygons or run the segmentation.");
     }

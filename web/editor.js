@@ -1,6 +1,6 @@
 // The editing model: select, insert/delete vertices, draw polygons and holes, split with a
-// line, set a class, delete polygons, bounded undo/redo. `readOnly` (an old version on view)
-// leaves only pan/zoom/select. Pointer and keyboard input live in editor-pointer.js.
+// line, set a class, delete polygons, bounded undo/redo. `readOnly` (a viewer, or an old
+// version on view; its value is the reason, in words) leaves only pan/zoom/select. Pointer and keyboard input live in editor-pointer.js.
 
 import { PICK_RADIUS_PX, pointerInput } from "./editor-pointer.js";
 import { nearestEdge, insideRing, ringOf } from "./geometry.js";
@@ -26,7 +26,7 @@ export class Editor {
 
   // False (with a message) while an old version is on view.
   writable() {
-    if (this.readOnly) this.onMessage("This is an old version, shown read-only. Go back to the latest version to edit.");
+    if (this.readOnly) this.onMessage(this.readOnly);
     return !this.readOnly;
   }
 

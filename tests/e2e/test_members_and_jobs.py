@@ -78,6 +78,8 @@ def test_members_and_roles(page: Any, hub: Any) -> None:
     expect(page.locator(".save-state")).to_contain_text("View only")
     expect(page.get_by_role("button", name="Save")).to_be_hidden()
     expect(page.get_by_role("button", name="Draw polygon (N)")).to_be_hidden()
+    page.locator("canvas").press("n")
+    expect(page.locator("#notice")).to_contain_text("Your role in this project is viewer")
     page.get_by_role("link", name="← Gallery").click()
     # Leaving takes the viewer back to the project list, without the project.
     page.get_by_role("button", name="Members").click()
