@@ -70,8 +70,8 @@ class LiveFunction(Construct):
         )
         acknowledge(
             self.function,
-            "The layer is built for Python 3.12 (cellhub package pins the ABI of its wheels); "
-            "moving to a newer runtime is a rebuild of the layer, not a template change.",
+            "The layer holds CPython 3.12 x86_64 wheels (cellhub package --python-version "
+            "3.12); a newer runtime means rebuilding the layer, not only editing the template.",
             "AwsSolutions-L1",
         )
         self.alias = lambda_.Alias(
