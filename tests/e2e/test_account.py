@@ -15,7 +15,7 @@ EMAIL = "account@example.org"
 OLD, NEW = "a long enough password", "another long password"
 
 
-def test_account_screen(page: Any, hub: Any) -> None:
+def test_account_screen(page: Any, hub: Any, artifacts: Any) -> None:
     from playwright.sync_api import expect
 
     sign_up(page, EMAIL, OLD)
@@ -23,6 +23,7 @@ def test_account_screen(page: Any, hub: Any) -> None:
     expect(page.get_by_role("heading", name="Account", exact=True)).to_be_visible()
     expect(page.locator("#profile-email")).to_have_text(EMAIL)
     expect(page.locator("#verified-state")).to_contain_text("not verified")
+    page.screenshot(path=str(artifacts / "account.png"))
 
     # Verified elsewhere: the screen reads the account again when opened.
     user = hub.services.users.find_user_by_email(EMAIL)

@@ -47,7 +47,7 @@ def _square(x0: float, y0: float, x1: float, y1: float) -> list[list[float]]:
     return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
 
 
-def test_editor_extras(page: Any, hub: Any) -> None:
+def test_editor_extras(page: Any, hub: Any, artifacts: Any) -> None:
     from playwright.sync_api import expect
 
     services = hub.services
@@ -79,6 +79,7 @@ def test_editor_extras(page: Any, hub: Any) -> None:
     expect(panel).to_be_visible()
     for keys in ["Arrow keys", "N", "H", "L", "Delete / Backspace", "Ctrl+Z", "Ctrl+S", "?"]:
         expect(panel.locator("kbd", has_text=keys).first).to_be_visible()
+    page.screenshot(path=str(artifacts / "shortcuts.png"))
     listed = panel.locator("tbody").first.locator("tr").count()
     assert listed == page.evaluate("import('/editor-keys.js').then((m) => m.SHORTCUTS.length)")
     page.keyboard.press("?")
@@ -172,6 +173,7 @@ def test_editor_extras(page: Any, hub: Any) -> None:
     expect(versions.locator("tbody tr")).to_have_count(2)
     versions.get_by_role("button", name="View version 1").click()
     expect(page.locator(".version-banner")).to_contain_text("Viewing version 1 of 2")
+    page.screenshot(path=str(artifacts / "version-on-view.png"))
     assert _editor(page, "e.state.polygons.length") == 1
     expect(page.get_by_role("button", name="Save")).to_be_hidden()
     page.get_by_role("button", name="Revert to this version").click()

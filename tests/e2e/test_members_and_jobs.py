@@ -24,7 +24,7 @@ def _sign_out(page: Any) -> None:
     page.get_by_role("heading", name="Sign in").wait_for()
 
 
-def test_members_and_roles(page: Any, hub: Any) -> None:
+def test_members_and_roles(page: Any, hub: Any, artifacts: Any) -> None:
     from playwright.sync_api import expect
 
     services = hub.services
@@ -50,6 +50,7 @@ def test_members_and_roles(page: Any, hub: Any) -> None:
     members.get_by_label("Role of the new member").select_option("editor")
     members.get_by_role("button", name="Invite").click()
     expect(members.locator("tbody tr")).to_have_count(2)
+    page.screenshot(path=str(artifacts / "members.png"))
     role = members.get_by_label("Role of colleague@example.org")
     expect(role).to_have_value("editor")
     role.select_option("viewer")
@@ -103,7 +104,7 @@ def test_members_and_roles(page: Any, hub: Any) -> None:
     assert len(services.projects.list_members(project_id)) == 1
 
 
-def test_jobs_panel_and_queue_position(page: Any, hub: Any) -> None:
+def test_jobs_panel_and_queue_position(page: Any, hub: Any, artifacts: Any) -> None:
     from playwright.sync_api import expect
 
     services = hub.services
@@ -127,6 +128,7 @@ def test_jobs_panel_and_queue_position(page: Any, hub: Any) -> None:
     panel = page.get_by_role("region", name="Active segmentation jobs")
     expect(panel.locator(".job-row")).to_have_count(1)
     expect(panel).to_contain_text("0 of 1 done")
+    page.screenshot(path=str(artifacts / "jobs.png"))
     panel.get_by_role("button", name=f"Cancel segmentation job {job.id}").click()
     expect(page.locator("#notice")).to_contain_text("Segmentation cancelled")
     expect(panel.locator(".job-row")).to_have_count(0)
