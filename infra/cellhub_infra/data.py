@@ -18,9 +18,9 @@ from constructs import Construct
 from cellhub.adapters.aws.dynamodb_table import TTL_ATTRIBUTE, hub_table_definition
 from cellhub_infra.nag import acknowledge
 
-# Export ZIPs carry this tag so the lifecycle rule can expire them: their keys
-# (projects/<p>/exports/...) share no prefix that a lifecycle filter could name.
-EXPORT_TAG = ("cellhub-kind", "export")
+# Export ZIPs live under this prefix (cellhub.services.exports.exports_prefix), apart from
+# projects/, so one lifecycle rule expires them and upload notifications never see them.
+EXPORTS_PREFIX = "exports/"
 
 
 def _key(schema: list[dict[str, str]], key_type: str) -> dynamodb.Attribute:
@@ -80,7 +80,7 @@ class HubData(Construct):
                 ),
                 s3.LifecycleRule(
                     id="expire-exports",
-                    tag_filters={EXPORT_TAG[0]: EXPORT_TAG[1]},
+                    prefix=EXPORTS_PREFIX,
                     expiration=Duration.days(export_expiry_days),
                 ),
                 # Versioning guards originals and segmentations against a bad delete or

@@ -8,6 +8,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from cellhub.adapters.aws.dynamodb_table import TTL_ATTRIBUTE, hub_table_definition
+from cellhub.services.exports import exports_prefix
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +88,8 @@ def test_data_bucket_lifecycle(prod: Template) -> None:
     }
     exports = rules["expire-exports"]
     assert exports["ExpirationInDays"] == 7
-    assert exports["TagFilters"] == [{"Key": "cellhub-kind", "Value": "export"}]
+    assert exports["Prefix"] == "exports/"
+    assert exports_prefix("p1").startswith(exports["Prefix"])
     assert rules["expire-noncurrent-versions"]["NoncurrentVersionExpiration"]
 
 

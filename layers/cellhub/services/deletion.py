@@ -14,12 +14,14 @@ from cellhub.errors import LastOwnerRequired, MemberNotFound
 from cellhub.ports.blob_store import BlobStore
 from cellhub.ports.images_repository import ImagesRepository
 from cellhub.ports.projects_repository import ProjectsRepository
+from cellhub.services.exports import exports_prefix
 
 
 def delete_project(projects: ProjectsRepository, blobs: BlobStore, project_id: str) -> None:
     """The project's records (cascading to everything in it), then every blob it owns."""
     projects.delete(project_id)
     blobs.delete_prefix(f"projects/{project_id}/")
+    blobs.delete_prefix(exports_prefix(project_id))
 
 
 def delete_images(

@@ -46,8 +46,15 @@ PROGRESS_STEP = 0.02
 _FINAL_STATES = (ExportState.DONE, ExportState.FAILED, ExportState.CANCELLED)
 
 
+def exports_prefix(project_id: str) -> str:
+    """Where a project's export ZIPs live: outside ``projects/``, so that storage events of
+    uploads (``projects/`` only) never see them and one lifecycle rule on ``exports/``
+    expires them all."""
+    return f"exports/{project_id}/"
+
+
 def export_blob_key(project_id: str, export_id: str, attempt: str) -> str:
-    return f"projects/{project_id}/exports/{export_id}/{attempt}.zip"
+    return f"{exports_prefix(project_id)}{export_id}/{attempt}.zip"
 
 
 class ExportService:

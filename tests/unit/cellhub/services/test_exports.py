@@ -136,7 +136,7 @@ def test_cancelling_mid_run_leaves_no_blob(world: World) -> None:
     export = world.service.run(export_id, world.project_id)
 
     assert export.state is ExportState.CANCELLED and export.blob_key is None
-    assert world.blobs.list(f"projects/{world.project_id}/exports/") == []
+    assert world.blobs.list(f"exports/{world.project_id}/") == []
     assert not any(isinstance(e, ExportDone) for e in world.notifier.events)
 
 
@@ -153,7 +153,7 @@ def test_a_done_export_is_not_run_again(world: World) -> None:
     events = len(world.notifier.events)
     again = world.service.run(export_id, world.project_id, resume=True)
     assert again == first and len(world.notifier.events) == events
-    assert len(world.blobs.list(f"projects/{world.project_id}/exports/")) == 1
+    assert len(world.blobs.list(f"exports/{world.project_id}/")) == 1
 
 
 def test_a_crashed_run_is_finished_by_the_retry_path_only(world: World) -> None:
@@ -186,4 +186,4 @@ def test_an_unreadable_document_fails_the_export_with_its_reason(world: World) -
 
     assert export.state is ExportState.FAILED and export.error
     assert isinstance(world.notifier.events[-1], ExportFailed)
-    assert world.blobs.list(f"projects/{world.project_id}/exports/") == []
+    assert world.blobs.list(f"exports/{world.project_id}/") == []
