@@ -5,6 +5,8 @@
 // and closing or reloading the tab ends the session. The API rotates the refresh token on
 // every use, so a stolen, already-used one revokes the whole session family.
 
+import { hubConfig } from "./config.js";
+
 export class ApiError extends Error {
   constructor(status, code, message, details = {}) {
     super(message);
@@ -96,9 +98,10 @@ async function rawRequest(method, path, body, { token, headers = {}, signal } = 
     init.body = JSON.stringify(body);
   }
   if (token) init.headers.Authorization = `Bearer ${token}`;
+  const { apiUrl } = await hubConfig();
   let response;
   try {
-    response = await fetch(path, init);
+    response = await fetch(path.startsWith("/") ? apiUrl + path : path, init);
   } catch (error) {
     if (error.name === "AbortError") throw error;
     throw new ApiError(0, "network", "network error");

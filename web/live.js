@@ -4,6 +4,7 @@
 // "resync" message the screen re-reads its state through `onResync`.
 
 import { accessToken, refreshSession } from "./api.js";
+import { hubConfig } from "./config.js";
 
 const MAX_DELAY_MS = 15000;
 const CLOSE_INVALID_TOKEN = 4401;
@@ -25,11 +26,12 @@ export function followProject(projectId, { onEvent, onResync, onState = () => {}
       onState("offline");
       return; // signed out
     }
+    const { websocketUrl } = await hubConfig();
     if (stopped) return;
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    socket = new WebSocket(`${scheme}//${location.host}/ws`);
+    // The token goes in the query string: API Gateway's $connect sees nothing else, and the
+    // embedded hub's /ws accepts it there too.
+    socket = new WebSocket(`${websocketUrl}?token=${encodeURIComponent(token)}`);
     socket.addEventListener("open", () => {
-      socket.send(JSON.stringify({ token }));
       socket.send(JSON.stringify({ action: "subscribe", project_id: projectId }));
     });
     socket.addEventListener("message", (message) => {
