@@ -54,7 +54,7 @@ def test_editor_extras(page: Any, hub: Any, artifacts: Any) -> None:
     user_id = hub_seed.verified_user(services, EMAIL, PASSWORD)
     project_id = hub_seed.project(services, user_id, "Extras")
     first = hub_seed.uploaded_png(services, project_id, "a-first.png")
-    second = _rgb_png(services, project_id, "b-second.png")
+    _rgb_png(services, project_id, "b-second.png")
     wide = {
         "exterior": _square(40, 40, 200, 120),
         "holes": [_square(60, 60, 80, 80), _square(160, 60, 180, 80)],

@@ -40,7 +40,9 @@ def test_members_and_roles(page: Any, hub: Any, artifacts: Any) -> None:
     expect(members.locator("tbody tr")).to_have_count(1)
     # The only owner cannot leave.
     members.get_by_role("button", name="Leave project").click()
-    page.get_by_role("dialog", name="Leave this project?").get_by_role("button", name="Leave").click()
+    page.get_by_role("dialog", name="Leave this project?").get_by_role(
+        "button", name="Leave"
+    ).click()
     expect(members.get_by_role("alert")).to_contain_text("at least one owner")
     # Invite: an unknown address is refused in words, a known one joins with the role.
     members.get_by_label("Email").fill("nobody@example.org")
@@ -85,7 +87,9 @@ def test_members_and_roles(page: Any, hub: Any, artifacts: Any) -> None:
     # Leaving takes the viewer back to the project list, without the project.
     page.get_by_role("button", name="Members").click()
     page.get_by_role("button", name="Leave project").click()
-    page.get_by_role("dialog", name="Leave this project?").get_by_role("button", name="Leave").click()
+    page.get_by_role("dialog", name="Leave this project?").get_by_role(
+        "button", name="Leave"
+    ).click()
     expect(page.get_by_role("heading", name="Projects")).to_be_visible()
     expect(page.get_by_text("No projects found.")).to_be_visible()
     _sign_out(page)
