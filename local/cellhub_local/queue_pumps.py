@@ -71,7 +71,12 @@ def start_pumps(
     if services.storage_events is not None:
         thumbnails = ThumbnailService(services.images, services.blobs, services.notifier)
         events = services.storage_events
-        pumps.append(QueuePump("storage-events", lambda: _storage_event_step(thumbnails, events)))
+        pumps.append(
+            QueuePump(
+                "storage-events",
+                lambda: _storage_event_step(thumbnails, events, max_receives=max_receives),
+            )
+        )
     if segment_dlq is not None:
         pumps.append(
             QueuePump(
@@ -106,17 +111,21 @@ def _export_step(services: HubServices) -> int:
     return len(received)
 
 
-def _storage_event_step(thumbnails: ThumbnailService, queue: JobQueue) -> int:
-    """What the thumbnail function does with a batch of S3 notifications from SQS."""
+def _storage_event_step(thumbnails: ThumbnailService, queue: JobQueue, *, max_receives: int) -> int:
+    """What the thumbnail function does with a batch of S3 notifications from SQS: on its
+    last delivery, an event that fails again rejects its image with the reason."""
     received = queue.receive(max_messages=MAX_RECEIVE_MESSAGES)
     for message in received:
-        try:
-            for created in created_objects(message.body):
+        for created in created_objects(message.body):
+            try:
                 thumbnails.handle_object_created(created.key, created.etag)
-        except Exception:  # this event alone is retried after its visibility timeout
-            log.exception("storage event %s failed", message.message_id)
-            continue
-        queue.delete(message.receipt_handle)
+            except Exception as error:
+                log.exception("storage event %s failed", message.message_id)
+                if message.receive_count < max_receives:
+                    break  # retried after its visibility timeout
+                thumbnails.give_up(created.key, error)
+        else:
+            queue.delete(message.receipt_handle)
     return len(received)
 
 

@@ -8,11 +8,14 @@ outside ``projects/<p>/originals/`` (thumbnails, documents, exports) are ignored
 Redelivery is harmless: the step only handles an image still ``uploading`` whose object has
 the notified ETag, so a duplicate notification changes nothing. An undecodable image is
 ``rejected`` by the step and its record succeeds; only unexpected failures fail a record,
-and only that record is retried (``batchItemFailures``), up to the queue's dead-letter limit.
+and only that record is retried (``batchItemFailures``). On its ``CELLHUB_MAX_RECEIVES``-th
+delivery a record that fails again rejects its image with the reason and succeeds, so no
+image waits in ``uploading`` behind a dead-lettered event.
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -49,12 +52,26 @@ def thumbnail_service() -> ThumbnailService:
     return ThumbnailService(stores.images, wiring.blob_store(resources), notifier)
 
 
+def max_receives() -> int:
+    """Deliveries before the dead-letter queue (the queue's redrive allows one more)."""
+    return int(os.environ.get("CELLHUB_MAX_RECEIVES") or wiring.DEFAULT_MAX_RECEIVES)
+
+
 def record_handler(record: SQSRecord) -> None:
     created_now = created_objects(record.body)
     if not created_now:
         metrics.add_metric(name="NotificationsIgnored", unit=MetricUnit.Count, value=1)
+    last_attempt = int(record.attributes.approximate_receive_count) >= max_receives()
     for created in created_now:
-        image = thumbnail_service().handle_object_created(created.key, created.etag)
+        try:
+            image = thumbnail_service().handle_object_created(created.key, created.etag)
+        except Exception as error:
+            if not last_attempt:
+                raise  # this record alone is retried
+            # The last delivery: the image is rejected with the reason rather than left
+            # uploading for ever once the message goes to the dead-letter queue.
+            logger.exception("thumbnail failed on the last attempt", extra={"key": created.key})
+            image = thumbnail_service().give_up(created.key, error)
         outcome = "Skipped" if image is None else image.status.value.capitalize()
         metrics.add_metric(name=f"Images{outcome}", unit=MetricUnit.Count, value=1)
         if image is not None and image.status is ImageStatus.REJECTED:

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from cellhub.domain.events import ImageRejected, ThumbnailReady
 from cellhub.domain.images import Image, ImageStatus
-from cellhub.errors import BlobNotFound, ImageError, ImageTooLarge
+from cellhub.errors import (
+    BlobNotFound,
+    CellhubError,
+    ImageError,
+    ImageTooLarge,
+    ProcessingError,
+)
 from cellhub.imageio import read_image
 from cellhub.ports.blob_store import BlobStore, normalise_etag
 from cellhub.ports.images_repository import ImagesRepository
@@ -119,7 +125,19 @@ class ThumbnailService:
             )
         return self._images.get(project_id, image_id)
 
-    def _reject(self, image: Image, error: ImageError) -> Image | None:
+    def give_up(self, key: str, error: Exception) -> Image | None:
+        """The event for ``key`` failed on its last delivery: reject its image, still
+        ``uploading``, with the reason, so that it does not wait for ever. Idempotent."""
+        parsed = parse_original_key(key)
+        if parsed is None:
+            return None
+        image = self._images.get(*parsed)
+        if image is None or image.status is not ImageStatus.UPLOADING:
+            return image
+        failure = ProcessingError(f"the image could not be processed: {error}")
+        return self._reject(image, failure)
+
+    def _reject(self, image: Image, error: CellhubError) -> Image | None:
         moved = self._images.update_status(
             image.id,
             [ImageStatus.UPLOADING],

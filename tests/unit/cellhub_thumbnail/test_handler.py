@@ -44,9 +44,11 @@ class FlakyImages(SqliteImagesRepository):
     """Fails reads of one image, as a throttled table would."""
 
     failing: str | None = None
+    failures_left = 1_000_000
 
     def get(self, project_id: str, image_id: str) -> Image | None:
-        if image_id == self.failing:
+        if image_id == self.failing and self.failures_left > 0:
+            self.failures_left -= 1
             raise RuntimeError("ProvisionedThroughputExceededException")
         return super().get(project_id, image_id)
 
@@ -291,3 +293,35 @@ def test_the_handler_builds_its_step_from_the_environment(
         assert reply == {"batchItemFailures": []}
         stored = stores.images.get(project.id, image.id)
         assert stored is not None and stored.status is ImageStatus.READY
+
+
+def test_the_last_delivery_rejects_an_image_that_keeps_failing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CELLHUB_MAX_RECEIVES", "3")
+    image, etag = world.upload(png(), "stuck.png")
+    world.images.failing, world.images.failures_left = image.id, 1
+    event = sqs_event(s3_notification(image.blob_key, etag))
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "3"
+    assert invoke(event) == {"batchItemFailures": []}
+    stuck = world.image(image)
+    assert stuck.status is ImageStatus.REJECTED
+    assert stuck.reason is not None and "ProvisionedThroughputExceeded" in stuck.reason
+    assert [type(e) for e in world.notifier.events] == [ImageRejected]
+
+
+def test_an_earlier_delivery_that_fails_is_left_to_be_retried(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CELLHUB_MAX_RECEIVES", "3")
+    image, etag = world.upload(png(), "flaky.png")
+    other, other_etag = world.upload(png(), "fine.png")
+    world.images.failing, world.images.failures_left = image.id, 1
+    event = sqs_event(
+        s3_notification(image.blob_key, etag), s3_notification(other.blob_key, other_etag)
+    )
+    for record in event["Records"]:
+        record["attributes"]["ApproximateReceiveCount"] = "2"
+    reply = invoke(event)
+    assert reply == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert world.image(image).status is ImageStatus.UPLOADING

@@ -38,6 +38,8 @@ from cellhub.ports.notifier import Notifier, RecordingNotifier
 from cellhub.ports.projects_repository import ProjectsRepository
 from cellhub.settings import get_settings
 
+# Deliveries of a message before it is dead-lettered (the queues' redrive allows one more).
+DEFAULT_MAX_RECEIVES = 3
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5)
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -53,7 +55,7 @@ class AwsResources:
     segment_dlq_url: str | None = None
     export_queue_url: str | None = None
     export_dlq_url: str | None = None
-    max_receives: int = 3
+    max_receives: int = DEFAULT_MAX_RECEIVES
     websocket_endpoint: str | None = None
     mail_sender: str | None = None
     public_url: str = "http://localhost"
@@ -79,7 +81,7 @@ class AwsResources:
             segment_dlq_url=optional("CELLHUB_SEGMENT_DLQ_URL"),
             export_queue_url=optional("CELLHUB_EXPORT_QUEUE_URL"),
             export_dlq_url=optional("CELLHUB_EXPORT_DLQ_URL"),
-            max_receives=int(env.get("CELLHUB_MAX_RECEIVES") or 3),
+            max_receives=int(env.get("CELLHUB_MAX_RECEIVES") or DEFAULT_MAX_RECEIVES),
             websocket_endpoint=optional("CELLHUB_WEBSOCKET_ENDPOINT"),
             mail_sender=optional("CELLHUB_MAIL_SENDER"),
             public_url=optional("CELLHUB_PUBLIC_URL") or "http://localhost",

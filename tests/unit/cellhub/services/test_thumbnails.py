@@ -148,3 +148,14 @@ def test_original_keys_parse_to_project_and_image() -> None:
     assert parse_original_key("projects/p1/thumbnails/i1.jpg") is None
     assert parse_original_key("projects//originals/i1") is None
     assert parse_original_key("projects/p1/originals/i1/extra") is None
+
+
+def test_giving_up_rejects_an_image_still_uploading_once(world: World) -> None:
+    planned = world.upload("cells.png", encoded(np.zeros((8, 8), np.uint8)))
+    image = world.thumbnails.give_up(planned.key, RuntimeError("disk on fire"))
+    assert image is not None and image.status is ImageStatus.REJECTED
+    assert image.reason == "processing_failed: the image could not be processed: disk on fire"
+    assert world.thumbnails.give_up(planned.key, RuntimeError("again")) == image
+    rejected = [e for e in world.notifier.events if isinstance(e, ImageRejected)]
+    assert len(rejected) == 1 and rejected[0].code == "processing_failed"
+    assert world.thumbnails.give_up("projects/p/thumbnails/x.jpg", RuntimeError()) is None
