@@ -48,6 +48,9 @@ def add_parser(verbs: Any) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     parser.add_argument("--half", action="store_true", help="store weights as float16")
+    parser.add_argument(
+        "--init-from", type=Path, default=None, help="checkpoint to start from (fine-tuning)"
+    )
     parser.add_argument("--score-on", type=Path, default=None, help="annotated folder to score")
     parser.set_defaults(run=run)
 
@@ -88,7 +91,15 @@ def run(args: argparse.Namespace) -> int:
         if step % every == 0 or step == args.steps:
             print(f"step {step:>6}/{args.steps} loss {loss:.4f}", file=sys.stderr, flush=True)
 
-    result = train(data, config, device=device, progress=report)
+    initial = None
+    if args.init_from is not None:
+        from cellhub_worker.checkpoint import load_checkpoint, sha256_of
+
+        initial, start = load_checkpoint(args.init_from)
+        if start.architecture != config.architecture or start.config != config.net_config():
+            raise SystemExit(f"{args.init_from} is {start.architecture} {start.config}")
+        print(f"starting from {args.init_from} sha256 {sha256_of(args.init_from)}", file=sys.stderr)
+    result = train(data, config, device=device, progress=report, initial=initial)
     meta = checkpoint_meta(
         name=args.name,
         version=args.version,
@@ -99,6 +110,11 @@ def run(args: argparse.Namespace) -> int:
         classes=tuple(c for c in args.classes.split(",") if c),
         description=args.description,
     )
+    if args.init_from is not None:
+        from cellhub_worker.checkpoint import sha256_of
+
+        started = {"initialised_from": f"{args.init_from.name} sha256 {sha256_of(args.init_from)}"}
+        meta = meta.model_copy(update={"provenance": meta.provenance.model_copy(update=started)})
     args.output.parent.mkdir(parents=True, exist_ok=True)
     digest = save_checkpoint(args.output, result.net, meta, half=args.half)
     print(f"wrote {args.output} ({result.steps} steps, {result.seconds:.0f} s) sha256 {digest}")

@@ -101,3 +101,12 @@ def test_checkpoint_round_trips_with_provenance(tmp_path) -> None:  # type: igno
     assert provenance["commit"] != ""
     state = result.net.state_dict()
     assert all(torch.equal(v, state[k]) for k, v in net.state_dict().items())
+
+
+def test_training_can_start_from_given_weights() -> None:
+    data = synthetic_training_set("nuclei", 1, seed=2, shape=(48, 48))
+    start = train(data, TINY).net
+    before = {k: v.clone() for k, v in start.state_dict().items()}
+    tuned = train(data, replace(TINY, seed=9), initial=start).net
+    assert tuned is start
+    assert not all(torch.equal(before[k], v) for k, v in tuned.state_dict().items())

@@ -74,18 +74,23 @@ def train(
     *,
     device: str = "cpu",
     progress: Callable[[int, float], None] | None = None,
+    initial: nn.Module | None = None,
 ) -> TrainResult:
-    """Train a fresh net of ``config.architecture`` on ``data``; return it in eval mode."""
+    """Train a net of ``config.architecture`` on ``data``; return it in eval mode.
+
+    ``initial``: weights to start from (fine-tuning; trained in place), else a fresh net.
+    """
     target = torch.device(device)
     torch.manual_seed(config.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     rng = np.random.default_rng(config.seed)
-    net = build_net(
+    net = initial or build_net(
         config.architecture,
         in_channels=data.in_channels,
         out_channels=len(OUTPUTS),
         **config.net_config(),
-    ).to(target)
+    )
+    net = net.to(target)
     if config.crop % stride_multiple_of(net):
         raise ValueError(f"crop {config.crop} is not a multiple of {stride_multiple_of(net)}")
     optimizer = torch.optim.AdamW(
