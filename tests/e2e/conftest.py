@@ -68,7 +68,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         stop_pumps(pumps)
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an asyncio loop running in the
+# main thread while it is open, which would break later tests that run a loop of their own.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.is_file():
         pytest.skip(f"no Chromium at {CHROMIUM} (./dev test installs Debian's chromium)")
