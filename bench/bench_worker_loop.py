@@ -13,7 +13,8 @@ segmenter instance, three ways:
   delete. moto serves every call in this process, on the same two cores, so its share is
   larger here than against AWS, where those calls wait on the network instead.
 - ``loop on SQLite``: the same loop over the embedded hub's adapters (SQLite queue and
-  metadata, filesystem blobs), i.e. the loop's own cost without an emulator; once with the
+  metadata, filesystem blobs; originals segmented where they lie, as ``cellhub serve`` does),
+  i.e. the loop's own cost without an emulator; once with the
   data on disk and once on tmpfs (``/dev/shm``), which shows how much of it is the blob
   store's and SQLite's ``fsync`` (an S3-backed worker has no local flushes).
 
@@ -60,6 +61,7 @@ from cellhub.segmenter import Segmenter  # noqa: E402
 from cellhub.services.image_segmentation import SegmentOptions, segment_image  # noqa: E402
 from cellhub.services.segmentation_worker import SegmentationWorker  # noqa: E402
 from cellhub_api.container import HubServices  # noqa: E402
+from cellhub_local.queue_pumps import original_reader  # noqa: E402
 from cellhub_worker.registry import load_segmenter  # noqa: E402
 from cellhub_worker.sqs_loop import SqsWorkerLoop  # noqa: E402
 from cellhub_worker.synthetic import synthetic_nuclei  # noqa: E402
@@ -111,7 +113,12 @@ def run_loop(services: HubServices, files: list[tuple[str, bytes]], segmenter: S
         project.id, model="classical", threshold=THRESHOLD, created_by="u-bench"
     )
     worker = SegmentationWorker(
-        services.images, services.jobs, services.blobs, services.notifier, lambda _: segmenter
+        services.images,
+        services.jobs,
+        services.blobs,
+        services.notifier,
+        lambda _: segmenter,
+        read_original=original_reader(services.blobs),  # as `cellhub serve` runs it
     )
     loop = SqsWorkerLoop(worker, services.segment_queue, wait_seconds=0)
     start, cpu = time.perf_counter(), time.process_time()

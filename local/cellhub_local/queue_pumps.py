@@ -12,11 +12,13 @@ import logging
 import threading
 from collections.abc import Callable
 
+from cellhub.adapters.local.filesystem_blobs import FilesystemBlobStore
 from cellhub.errors import CellhubError
+from cellhub.ports.blob_store import BlobStore
 from cellhub.ports.job_queue import MAX_RECEIVE_MESSAGES, JobQueue
 from cellhub.segmenter import Segmenter
 from cellhub.services.export_messages import handle_export_message
-from cellhub.services.segmentation_worker import SegmentationWorker
+from cellhub.services.segmentation_worker import ReadOriginal, SegmentationWorker
 from cellhub.services.storage_events import created_objects
 from cellhub.services.thumbnails import ThumbnailService
 from cellhub_api.container import HubServices
@@ -60,7 +62,12 @@ def start_pumps(
     """Start the segmentation, export, storage-event and dead-letter pumps; returns them for
     ``stop``."""
     worker = SegmentationWorker(
-        services.images, services.jobs, services.blobs, services.notifier, segmenter_for
+        services.images,
+        services.jobs,
+        services.blobs,
+        services.notifier,
+        segmenter_for,
+        read_original=original_reader(services.blobs),
     )
     segment_dlq = _dead_letter_of(services.segment_queue)
     pumps = [
@@ -127,6 +134,14 @@ def _storage_event_step(thumbnails: ThumbnailService, queue: JobQueue, *, max_re
         else:
             queue.delete(message.receipt_handle)
     return len(received)
+
+
+def original_reader(blobs: BlobStore) -> ReadOriginal | None:
+    """Segment a folder store's originals where they lie, rather than copying each one to a
+    temporary file first; None (stream a copy) for any other store."""
+    if isinstance(blobs, FilesystemBlobStore):
+        return lambda image: blobs.local_path(image.blob_key)
+    return None
 
 
 def _dead_letter_of(queue: JobQueue) -> JobQueue | None:

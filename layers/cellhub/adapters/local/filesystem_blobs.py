@@ -124,6 +124,14 @@ class FilesystemBlobStore:
             modified=datetime.fromtimestamp(stat.st_mtime, UTC),
         )
 
+    def local_path(self, key: str) -> Path:
+        """The object's file, for readers on this machine that want no copy; objects are
+        replaced by rename, so an open file stays whole. ``BlobNotFound`` if absent."""
+        path = self._object_path(key)
+        if not path.is_file():
+            raise BlobNotFound("no such object", key=key)
+        return path
+
     def exists(self, key: str) -> bool:
         return self._object_path(key).is_file()
 

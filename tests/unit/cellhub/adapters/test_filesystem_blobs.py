@@ -203,3 +203,14 @@ def test_deletes_prune_empty_folders(store: FilesystemBlobStore, tmp_path: Path)
     store.put("p/1/i/2/original", b"x")
     store.delete_prefix("p/1/")
     assert list((tmp_path / "blobs" / "objects").iterdir()) == []
+
+
+def test_local_path_names_the_stored_file_and_refuses_a_missing_one(
+    store: FilesystemBlobStore,
+) -> None:
+    store.put("projects/p/originals/i", b"pixels")
+    assert store.local_path("projects/p/originals/i").read_bytes() == b"pixels"
+    with pytest.raises(BlobNotFound):
+        store.local_path("projects/p/originals/missing")
+    with pytest.raises(InvalidParameter):
+        store.local_path("../outside")
