@@ -8,7 +8,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from cellhub.adapters.aws.dynamodb_table import TTL_ATTRIBUTE, hub_table_definition
-from cellhub.services.exports import exports_prefix
+from cellhub.services.export_keys import exports_prefix
 
 pytestmark = pytest.mark.slow
 

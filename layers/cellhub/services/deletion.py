@@ -14,7 +14,7 @@ from cellhub.errors import LastOwnerRequired, MemberNotFound
 from cellhub.ports.blob_store import BlobStore
 from cellhub.ports.images_repository import ImagesRepository
 from cellhub.ports.projects_repository import ProjectsRepository
-from cellhub.services.exports import exports_prefix
+from cellhub.services.export_keys import exports_prefix
 
 
 def delete_project(projects: ProjectsRepository, blobs: BlobStore, project_id: str) -> None:

@@ -38,23 +38,13 @@ from cellhub.ports.images_repository import MAX_IMAGES_PER_BATCH, ImagesReposito
 from cellhub.ports.jobs_repository import JobsRepository
 from cellhub.ports.notifier import Notifier
 from cellhub.results import ImageInfo, ImageResult
+from cellhub.services.export_keys import export_blob_key
 from cellhub.services.segmentation_documents import load_document, polygons_of
 
 PAGE_SIZE = 100
 # Progress is written and published at most once per this fraction of the images.
 PROGRESS_STEP = 0.02
 _FINAL_STATES = (ExportState.DONE, ExportState.FAILED, ExportState.CANCELLED)
-
-
-def exports_prefix(project_id: str) -> str:
-    """Where a project's export ZIPs live: outside ``projects/``, so that storage events of
-    uploads (``projects/`` only) never see them and one lifecycle rule on ``exports/``
-    expires them all."""
-    return f"exports/{project_id}/"
-
-
-def export_blob_key(project_id: str, export_id: str, attempt: str) -> str:
-    return f"{exports_prefix(project_id)}{export_id}/{attempt}.zip"
 
 
 class ExportService:
