@@ -18,7 +18,7 @@ from constructs import Construct
 from cellhub.adapters.aws.dynamodb_table import TTL_ATTRIBUTE, hub_table_definition
 from cellhub_infra.nag import acknowledge
 
-# Export ZIPs live under this prefix (cellhub.services.exports.exports_prefix), apart from
+# Export ZIPs live under this prefix (cellhub.services.export_keys.exports_prefix), apart from
 # projects/, so one lifecycle rule expires them and upload notifications never see them.
 EXPORTS_PREFIX = "exports/"
 

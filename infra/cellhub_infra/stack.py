@@ -273,7 +273,10 @@ class CellHubStack(Stack):
         data.table.grant_read_write_data(worker_role)
         data.bucket.grant_read_write(worker_role)
         queues.segment.grant_consume_messages(worker_role)
+        # The worker dead-letters chunks itself at max_receives, and when idle turns the
+        # dead-lettered ones into failed images (receive + delete on the DLQ).
         queues.segment_dlq.grant_send_messages(worker_role)
+        queues.segment_dlq.grant_consume_messages(worker_role)
         for publisher in publishers:
             self.websocket.stage.grant_management_api_access(publisher)
         acknowledge_grants(

@@ -116,3 +116,23 @@ def test_backlog_scaling_steps_from_zero_to_one_and_back_to_zero(prod: Template)
     assert f"* {config.backlog_per_worker}" in expression and "FILL(tasks, 0) < 1" in expression
     assert in_alarm["Threshold"] == 0
     assert in_alarm["EvaluationPeriods"] == config.idle_minutes_before_scale_in
+
+
+def test_worker_may_receive_and_delete_its_dead_letters(prod: Template) -> None:
+    """The idle worker turns dead-lettered chunks into failed images: receive + delete."""
+    (task,) = prod.find_resources("AWS::ECS::TaskDefinition").values()
+    task_role = task["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]
+    (dlq_id,) = [
+        name
+        for name, queue in prod.find_resources("AWS::SQS::Queue").items()
+        if str(queue["Properties"].get("QueueName", "")).endswith("segment-dlq")
+    ]
+    granted: set[str] = set()
+    for policy in prod.find_resources("AWS::IAM::Policy").values():
+        if {"Ref": task_role} not in policy["Properties"]["Roles"]:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if dlq_id in json.dumps(statement.get("Resource")):
+                actions = statement["Action"]
+                granted |= {actions} if isinstance(actions, str) else set(actions)
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage"} <= granted
