@@ -33,7 +33,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from cellhub.adapters.aws import wiring
 from cellhub.adapters.aws.wiring import AwsResources
 from cellhub.domain.images import ImageStatus
-from cellhub.services.storage_events import created_objects
+from cellhub.services.storage_events import handle_storage_event
 from cellhub.services.thumbnails import ThumbnailService
 
 SERVICE = "cellhub-thumbnail"
@@ -58,20 +58,11 @@ def max_receives() -> int:
 
 
 def record_handler(record: SQSRecord) -> None:
-    created_now = created_objects(record.body)
-    if not created_now:
-        metrics.add_metric(name="NotificationsIgnored", unit=MetricUnit.Count, value=1)
     last_attempt = int(record.attributes.approximate_receive_count) >= max_receives()
-    for created in created_now:
-        try:
-            image = thumbnail_service().handle_object_created(created.key, created.etag)
-        except Exception as error:
-            if not last_attempt:
-                raise  # this record alone is retried
-            # The last delivery: the image is rejected with the reason rather than left
-            # uploading for ever once the message goes to the dead-letter queue.
-            logger.exception("thumbnail failed on the last attempt", extra={"key": created.key})
-            image = thumbnail_service().give_up(created.key, error)
+    handled = handle_storage_event(thumbnail_service(), record.body, last_attempt=last_attempt)
+    if not handled:
+        metrics.add_metric(name="NotificationsIgnored", unit=MetricUnit.Count, value=1)
+    for created, image in handled:
         outcome = "Skipped" if image is None else image.status.value.capitalize()
         metrics.add_metric(name=f"Images{outcome}", unit=MetricUnit.Count, value=1)
         if image is not None and image.status is ImageStatus.REJECTED:

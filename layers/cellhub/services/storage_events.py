@@ -18,7 +18,8 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import quote_plus, unquote_plus
 
-from cellhub.services.thumbnails import parse_original_key
+from cellhub.domain.images import Image
+from cellhub.services.thumbnails import ThumbnailService, parse_original_key
 
 TEST_EVENT = "s3:TestEvent"
 log = logging.getLogger(__name__)
@@ -63,3 +64,22 @@ def created_objects(body: str) -> list[CreatedObject]:
         etag = stored.get("eTag")
         found.append(CreatedObject(key=key, etag=str(etag) if etag is not None else None))
     return found
+
+
+def handle_storage_event(
+    thumbnails: ThumbnailService, body: str, *, last_attempt: bool
+) -> list[tuple[CreatedObject, Image | None]]:
+    """The thumbnail step for every original one notification reports, with each image as it
+    now stands. A failure propagates, so the message is delivered again, except on its last
+    delivery (``last_attempt``), where the image is rejected instead of waiting for ever
+    behind a dead-lettered message."""
+    handled = []
+    for created in created_objects(body):
+        try:
+            image = thumbnails.handle_object_created(created.key, created.etag)
+        except Exception as error:
+            if not last_attempt:
+                raise
+            image = thumbnails.give_up(created.key, error)
+        handled.append((created, image))
+    return handled

@@ -9,6 +9,8 @@ the conditional status change decides which delivery publishes the event.
 
 from __future__ import annotations
 
+import logging
+
 from cellhub.domain.events import ImageRejected, ThumbnailReady
 from cellhub.domain.images import Image, ImageStatus
 from cellhub.errors import (
@@ -26,6 +28,9 @@ from cellhub.settings import get_settings
 from cellhub.thumbnail import DEFAULT_MAX_SIDE, thumbnail_for
 
 THUMBNAIL_TYPE = "image/jpeg"
+
+
+log = logging.getLogger(__name__)
 
 
 def thumbnail_key(project_id: str, image_id: str) -> str:
@@ -127,14 +132,16 @@ class ThumbnailService:
 
     def give_up(self, key: str, error: Exception) -> Image | None:
         """The event for ``key`` failed on its last delivery: reject its image, still
-        ``uploading``, with the reason, so that it does not wait for ever. Idempotent."""
+        ``uploading``, so that it does not wait for ever. The error itself (which may name
+        tables or buckets) goes to the log, not to the user. Idempotent."""
         parsed = parse_original_key(key)
         if parsed is None:
             return None
         image = self._images.get(*parsed)
         if image is None or image.status is not ImageStatus.UPLOADING:
             return image
-        failure = ProcessingError(f"the image could not be processed: {error}")
+        log.error("giving up on %s after repeated failures: %r", key, error)
+        failure = ProcessingError("the image could not be processed; the hub's log has details")
         return self._reject(image, failure)
 
     def _reject(self, image: Image, error: CellhubError) -> Image | None:

@@ -24,10 +24,10 @@ from cellhub.domain.events import ImageRejected, ThumbnailReady
 from cellhub.domain.images import Image, ImageStatus
 from cellhub.domain.projects import Project
 from cellhub.ports.notifier import RecordingNotifier
+from cellhub.services.storage_events import created_objects
 from cellhub.services.thumbnails import ThumbnailService, thumbnail_key
 from cellhub.services.uploads import original_key
 from cellhub_thumbnail import handler as thumbnail_handler
-from cellhub_thumbnail.handler import created_objects
 
 BUCKET = "cellhub-data"
 
@@ -306,7 +306,8 @@ def test_the_last_delivery_rejects_an_image_that_keeps_failing(
     assert invoke(event) == {"batchItemFailures": []}
     stuck = world.image(image)
     assert stuck.status is ImageStatus.REJECTED
-    assert stuck.reason is not None and "ProvisionedThroughputExceeded" in stuck.reason
+    assert stuck.reason is not None and stuck.reason.startswith("processing_failed:")
+    assert "ProvisionedThroughputExceeded" not in stuck.reason  # internals stay in the log
     assert [type(e) for e in world.notifier.events] == [ImageRejected]
 
 
