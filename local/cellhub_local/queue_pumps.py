@@ -19,7 +19,7 @@ from cellhub.ports.job_queue import MAX_RECEIVE_MESSAGES, JobQueue
 from cellhub.segmenter import Segmenter
 from cellhub.services.export_messages import handle_export_message
 from cellhub.services.segmentation_worker import ReadOriginal, SegmentationWorker
-from cellhub.services.storage_events import created_objects
+from cellhub.services.storage_events import handle_storage_event
 from cellhub.services.thumbnails import ThumbnailService
 from cellhub_api.container import HubServices
 
@@ -123,16 +123,13 @@ def _storage_event_step(thumbnails: ThumbnailService, queue: JobQueue, *, max_re
     last delivery, an event that fails again rejects its image with the reason."""
     received = queue.receive(max_messages=MAX_RECEIVE_MESSAGES)
     for message in received:
-        for created in created_objects(message.body):
-            try:
-                thumbnails.handle_object_created(created.key, created.etag)
-            except Exception as error:
-                log.exception("storage event %s failed", message.message_id)
-                if message.receive_count < max_receives:
-                    break  # retried after its visibility timeout
-                thumbnails.give_up(created.key, error)
-        else:
-            queue.delete(message.receipt_handle)
+        last_attempt = message.receive_count >= max_receives
+        try:
+            handle_storage_event(thumbnails, message.body, last_attempt=last_attempt)
+        except Exception:  # retried after its visibility timeout
+            log.exception("storage event %s failed", message.message_id)
+            continue
+        queue.delete(message.receipt_handle)
     return len(received)
 
 
