@@ -23,7 +23,7 @@ from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder,
 from botocore.exceptions import ClientError
 
 from cellhub.adapters.aws.dynamodb_expressions import Expression
-from cellhub.errors import InvalidParameter, WriteContention
+from cellhub.errors import InvalidParameter, ProcessingError, WriteContention
 
 # DynamoDB refuses items over 400 KB; stay clear of it so a size estimate error cannot bite.
 MAX_ITEM_BYTES = 350_000
@@ -32,6 +32,10 @@ TRANSACTION_LIMIT = 100
 _BATCH_WRITE_LIMIT = 25
 _BATCH_GET_LIMIT = 100
 _CONFLICT_RETRIES = 8
+# Cancellation codes of a transaction worth trying again (nothing about the data was wrong).
+_RETRYABLE_CANCELLATIONS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+)
 
 
 def time_to_text(moment: datetime) -> str:
@@ -247,8 +251,11 @@ class DynamoRepository:
     def _transact(self, actions: Sequence[dict[str, Any]]) -> list[str] | None:
         """Run one ``TransactWriteItems``; None when it committed, else its cancellation codes.
 
-        A transaction that lost only to another in-flight transaction on one of its items
-        (``TransactionConflict``, no failed condition) is tried again after a short pause.
+        Only a failed condition is answered with codes: a transaction that lost to another
+        in-flight transaction on one of its items, or was throttled, with no failed condition,
+        is tried again after a short pause, and raises ``WriteContention`` if it keeps losing;
+        any other refusal (a validation error, an item too large) raises ``ProcessingError``.
+        Callers can therefore read codes as "a condition did not hold".
         """
         for action in actions:
             next(iter(action.values()))["TableName"] = self._table_name
@@ -259,10 +266,15 @@ class DynamoRepository:
                 codes = cancellation_codes(error)
                 if codes is None:
                     raise
-                if "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes:
+                failed = {code for code in codes if code != "None"}
+                if not failed or "ConditionalCheckFailed" in failed:
+                    return codes
+                if failed <= _RETRYABLE_CANCELLATIONS:
                     time.sleep(random.uniform(0, 0.01 * 2**attempt))
                     continue
-                return codes
+                raise ProcessingError(
+                    f"DynamoDB refused the transaction: {', '.join(sorted(failed))}"
+                ) from error
             return None
         raise WriteContention("transaction kept conflicting with concurrent writes")
 
