@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
+from cellhub.services import deletion
 from cellhub.services.accounts import TokenPair
 from cellhub_api.container import HubServices
 from cellhub_api.deps import CurrentUser, Services
@@ -90,9 +91,6 @@ def me(user: CurrentUser) -> UserOut:
 
 @router.delete("/me", status_code=_NO_CONTENT)
 def delete_account(user: CurrentUser, services: Services) -> Response:
-    # Deletion imports the export service (every exporter, numpy): loaded on use so the
-    # API Lambda's cold start does not pay for it.
-    from cellhub.services import deletion
 
     deletion.leave_every_project(services.projects, services.blobs, user.id)
     services.accounts.delete_account(user.id)

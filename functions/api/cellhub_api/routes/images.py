@@ -15,6 +15,7 @@ from cellhub.errors import ImageNotFound
 from cellhub.ports.blob_store import CompletedPart
 from cellhub.ports.images_repository import ImageOrder
 from cellhub.ports.projects_repository import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT
+from cellhub.services import deletion
 from cellhub.services.uploads import FileSpec
 from cellhub_api.container import HubServices
 from cellhub_api.deps import EditorAccess, Services, ViewerAccess
@@ -94,9 +95,6 @@ def get_image(image_id: str, access: ViewerAccess, services: Services) -> ImageD
 @router.delete("/images/{image_id}", status_code=204)
 def delete_image(image_id: str, access: EditorAccess, services: Services) -> Response:
     """Delete the image, its versions and every blob they point at."""
-    # Deletion imports the export service (every exporter, numpy): loaded on use so the
-    # API Lambda's cold start does not pay for it.
-    from cellhub.services import deletion
 
     image = _image(services, access.project_id, image_id)
     deletion.delete_images(services.images, services.blobs, access.project_id, [image])
@@ -106,9 +104,6 @@ def delete_image(image_id: str, access: EditorAccess, services: Services) -> Res
 @router.post("/images/delete")
 def delete_images(body: ImagesDelete, access: EditorAccess, services: Services) -> ImagesDeleted:
     """Delete those of the images that are in the project; other ids are skipped."""
-    # Deletion imports the export service (every exporter, numpy): loaded on use so the
-    # API Lambda's cold start does not pay for it.
-    from cellhub.services import deletion
 
     found = [services.images.get(access.project_id, i) for i in dict.fromkeys(body.image_ids)]
     images = [image for image in found if image is not None]

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from cellhub.domain.projects import Member, Project, Role
 from cellhub.errors import NotFound, PermissionDenied, ProjectNotFound
 from cellhub.ports.projects_repository import DEFAULT_PAGE_LIMIT
+from cellhub.services import deletion
 from cellhub_api.container import HubServices
 from cellhub_api.deps import CurrentUser, OwnerAccess, Services, ViewerAccess
 from cellhub_api.schemas.projects import (
@@ -73,9 +74,6 @@ def update_project(body: ProjectUpdate, access: OwnerAccess, services: Services)
 
 @router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_project(access: OwnerAccess, services: Services) -> Response:
-    # Deletion imports the export service (every exporter, numpy): loaded on use so the
-    # API Lambda's cold start does not pay for it.
-    from cellhub.services import deletion
 
     deletion.delete_project(services.projects, services.blobs, access.project_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
