@@ -26,10 +26,9 @@ from cellhub.adapters.aws import wiring
 from cellhub.adapters.aws.apigateway_notifier import ApiGatewayNotifier
 from cellhub.adapters.aws.dynamodb_connections import DynamoConnections
 from cellhub.adapters.aws.wiring import AwsResources
-from cellhub.errors import InvalidToken
 from cellhub.ports.accounts_repository import AccountsRepository
 from cellhub.ports.projects_repository import ProjectsRepository
-from cellhub.services.access_tokens import AccessTokens
+from cellhub.services.access_tokens import AccessTokens, live_user
 from cellhub_api.cloud_services import access_tokens
 
 SERVICE = "cellhub-websocket"
@@ -68,7 +67,7 @@ def live_gateway() -> LiveGateway:
 
 def on_connect(event: dict[str, Any], gateway: LiveGateway) -> Reply:
     token = (event.get("queryStringParameters") or {}).get("token")
-    user_id = _user_for(gateway, token)
+    user_id = live_user(gateway.tokens, gateway.users, token)
     if user_id is None:
         metrics.add_metric(name="ConnectRefused", unit=MetricUnit.Count, value=1)
         return {"statusCode": 401}
@@ -123,17 +122,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> Reply:
         metrics.add_metric(name="UnknownRoute", unit=MetricUnit.Count, value=1)
         return {"statusCode": 400}
     return route(event, live_gateway())
-
-
-def _user_for(gateway: LiveGateway, token: object) -> str | None:
-    """The id of the live account ``token`` was issued to, else ``None``."""
-    if not isinstance(token, str) or not token:
-        return None
-    try:
-        user_id = gateway.tokens.verify(token)
-    except InvalidToken:
-        return None
-    return user_id if gateway.users.get_user(user_id) is not None else None
 
 
 def _answer(gateway: LiveGateway, connection_id: str, reply: Reply) -> None:

@@ -20,6 +20,7 @@ import jwt
 
 from cellhub.domain.accounts import utc_now
 from cellhub.errors import InvalidParameter, InvalidToken
+from cellhub.ports.accounts_repository import AccountsRepository
 
 ALGORITHM = "HS256"
 # RFC 7518 §3.2: an HS256 key must be at least as long as the hash output.
@@ -98,3 +99,16 @@ class AccessTokens:
             # A token from the future was not made by this clock's issuer.
             raise InvalidToken("the access token is not valid")
         return subject
+
+
+def live_user(tokens: AccessTokens, users: AccountsRepository, token: object) -> str | None:
+    """The id of the existing account ``token`` was issued to, else None: for the live
+    connections (the embedded ``/ws`` and the cloud's ``$connect``), which refuse rather
+    than raise. A token of a deleted account is refused too."""
+    if not isinstance(token, str) or not token:
+        return None
+    try:
+        user_id = tokens.verify(token)
+    except InvalidToken:
+        return None
+    return user_id if users.get_user(user_id) is not None else None

@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from cellhub.errors import InvalidToken
+from cellhub.services.access_tokens import live_user
 from cellhub_api.container import HubServices
 from cellhub_api.live import LiveConnection, LiveConnections
 
@@ -45,7 +45,7 @@ async def live_status(websocket: WebSocket, token: str | None = None) -> None:
         except WebSocketDisconnect:
             return
         token = first.get("token") if isinstance(first.get("token"), str) else None
-    user_id = await run_in_threadpool(_user_for, services, token)
+    user_id = await run_in_threadpool(live_user, services.access_tokens, services.users, token)
     if user_id is None:
         await websocket.close(code=CLOSE_INVALID_TOKEN)
         return
@@ -61,17 +61,6 @@ async def live_status(websocket: WebSocket, token: str | None = None) -> None:
         writer.cancel()
         # Collects the writer's own failure (a send to a closed socket) so none is left unread.
         await asyncio.gather(writer, return_exceptions=True)
-
-
-def _user_for(services: HubServices, token: str | None) -> str | None:
-    """The id of the live account ``token`` was issued to, else ``None``."""
-    if not token:
-        return None
-    try:
-        user_id = services.access_tokens.verify(token)
-    except InvalidToken:
-        return None
-    return user_id if services.users.get_user(user_id) is not None else None
 
 
 async def _forward_events(
