@@ -47,6 +47,8 @@ DEAD_LETTER_INTERVAL = 60.0
 PROTECTION_MINUTES = 60
 # Seconds to wait after a failed poll before the next one.
 ERROR_BACKOFF = 5.0
+# Seconds at most before a failed visibility extension is tried again.
+HEARTBEAT_RETRY = 5.0
 
 
 class TaskProtection:
@@ -191,16 +193,32 @@ class SqsWorkerLoop:
 
     @contextmanager
     def _heartbeat(self, message: ReceivedMessage) -> Iterator[None]:
-        """Extend the message's visibility every third of the timeout while the body runs."""
+        """Extend the message's visibility every third of the timeout while the body runs.
+
+        A failed extension (throttling, a network error) is retried after
+        ``HEARTBEAT_RETRY`` seconds at most, well before the visibility runs out; only a
+        stale receipt (the claim is lost) stops the heartbeat.
+        """
         done = threading.Event()
+        interval = self._visibility / 3
 
         def beat() -> None:
-            while not done.wait(self._visibility / 3):
+            wait = interval
+            while not done.wait(wait):
                 try:
                     self._queue.change_visibility(message.receipt_handle, self._visibility)
-                except Exception:
-                    logger.warning("heartbeat failed for message %s", message.message_id)
+                except StaleReceipt:
+                    logger.warning("heartbeat lost the claim on message %s", message.message_id)
                     return
+                except Exception:
+                    logger.warning(
+                        "heartbeat failed for message %s; retrying",
+                        message.message_id,
+                        exc_info=True,
+                    )
+                    wait = min(interval, HEARTBEAT_RETRY)
+                else:
+                    wait = interval
 
         thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
         thread.start()

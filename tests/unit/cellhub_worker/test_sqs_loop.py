@@ -29,10 +29,12 @@ from cellhub.adapters.local.url_signing import UrlSigner
 from cellhub.domain.images import Image, ImageStatus
 from cellhub.domain.jobs import Job
 from cellhub.domain.projects import Project
+from cellhub.errors import QueueError, StaleReceipt
 from cellhub.ports.notifier import RecordingNotifier
 from cellhub.segmenter import Instances
 from cellhub.services.segmentation_jobs import SegmentationJobs
 from cellhub.services.segmentation_worker import SegmentationWorker
+from cellhub_worker import sqs_loop
 from cellhub_worker.sqs_loop import SqsWorkerLoop, TaskProtection, install_drain_on_signals
 
 MAX_RECEIVES = 2
@@ -219,6 +221,38 @@ def test_a_heartbeat_extends_the_visibility_while_an_image_runs(world: World) ->
     assert recording.extensions and set(recording.extensions) == {1}
 
 
+class FlakyQueue(RecordingQueue):
+    """Raises ``error`` from the first ``failures`` visibility changes."""
+
+    def __init__(self, queue: SqliteJobQueue, error: Exception, failures: int) -> None:
+        super().__init__(queue)
+        self.error, self.failures, self.attempts = error, failures, 0
+
+    def change_visibility(self, receipt_handle: str, timeout_seconds: int) -> None:
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            raise self.error
+        super().change_visibility(receipt_handle, timeout_seconds)
+
+
+def test_a_heartbeat_keeps_beating_after_a_failed_extension(world: World) -> None:
+    world.start(1)
+    flaky = FlakyQueue(world.queue, QueueError("Throttling: rate exceeded"), failures=1)
+    loop = world.loop(SquareSegmenter(seconds=1.2), visibility_timeout=1)
+    loop._queue = flaky  # type: ignore[assignment]
+    assert loop.run_once() == 1
+    assert flaky.attempts > 1 and flaky.extensions and set(flaky.extensions) == {1}
+
+
+def test_a_heartbeat_stops_once_the_claim_is_lost(world: World) -> None:
+    world.start(1)
+    flaky = FlakyQueue(world.queue, StaleReceipt("received again"), failures=100)
+    loop = world.loop(SquareSegmenter(seconds=1.2), visibility_timeout=1)
+    loop._queue = flaky  # type: ignore[assignment]
+    loop.run_once()
+    assert flaky.attempts == 1 and flaky.extensions == []
+
+
 class AgentHandler(BaseHTTPRequestHandler):
     states: ClassVar[list[tuple[str, dict[str, Any]]]] = []
 
@@ -259,7 +293,10 @@ def test_a_busy_task_is_protected_from_scale_in_and_released_when_idle(
     ]  # fmt: skip
 
 
-def test_without_an_ecs_agent_protection_is_a_no_op() -> None:
+def test_without_an_ecs_agent_protection_is_a_no_op(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Any] = []
+    monkeypatch.setattr(sqs_loop.urllib.request, "urlopen", lambda *a, **k: calls.append(a))
     protection = TaskProtection(None)
     protection.hold()
     protection.release()
+    assert calls == []
