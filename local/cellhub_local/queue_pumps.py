@@ -74,7 +74,7 @@ def start_pumps(
         QueuePump(f"segment-{n}", lambda: worker.drain(services.segment_queue, max_messages=1))
         for n in range(segment_workers)
     ]
-    pumps.append(QueuePump("export", lambda: _export_step(services)))
+    pumps.append(QueuePump("export", lambda: _export_step(services, max_receives=max_receives)))
     if services.storage_events is not None:
         thumbnails = ThumbnailService(services.images, services.blobs, services.notifier)
         events = services.storage_events
@@ -103,12 +103,15 @@ def stop_pumps(pumps: list[QueuePump], *, timeout: float = 30.0) -> None:
         pump.join(timeout)
 
 
-def _export_step(services: HubServices) -> int:
+def _export_step(services: HubServices, *, max_receives: int) -> int:
+    """What the export Lambda does with one message: a transient failure leaves the message
+    to reappear after its visibility timeout, except on its last delivery, where the failure
+    is recorded on the export."""
     queue = services.export_queue
     received = queue.receive(max_messages=1, visibility_timeout=_EXPORT_VISIBILITY)
     for message in received:
         try:
-            handle_export_message(services.exports, message)
+            handle_export_message(services.exports, message, max_receives=max_receives)
         except CellhubError as exc:
             log.warning("export message %s failed: %s", message.message_id, exc.reason)
             if exc.permanent:

@@ -4,7 +4,10 @@ The step is the one the embedded hub's export pump calls. It spools the ZIP to a
 file (bounded memory whatever the image count) and stores it with ``blobs.put`` from that
 stream, which the S3 blob store uploads in parts; it writes progress, publishes it, and
 stops when the export is cancelled. Its retry rules hold here too: a redelivered message
-(receive count above 1) resumes an export left ``running`` by a run that died.
+(receive count above 1) resumes an export left ``running`` by a run that died or failed,
+and a transient failure is recorded on the export only on the last delivery (receive count
+at ``CELLHUB_MAX_RECEIVES``, the queue's redrive limit), so a dead-lettered export ends
+``failed`` rather than ``running``.
 
 A permanent error (an unreadable message, a failure the step already recorded on the
 export) succeeds its record, since retrying cannot help; any other failure fails only that
@@ -13,6 +16,7 @@ record (``batchItemFailures``), which SQS redelivers up to the queue's dead-lett
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -63,10 +67,15 @@ def received_message(record: SQSRecord) -> ReceivedMessage:
     )
 
 
+def max_receives() -> int:
+    """Deliveries of a message before SQS dead-letters it (the queue's maxReceiveCount)."""
+    return int(os.environ.get("CELLHUB_MAX_RECEIVES") or wiring.DEFAULT_MAX_RECEIVES)
+
+
 def record_handler(record: SQSRecord) -> None:
     message = received_message(record)
     try:
-        export = handle_export_message(export_service(), message)
+        export = handle_export_message(export_service(), message, max_receives=max_receives())
     except CellhubError as error:
         if not error.permanent:
             raise

@@ -35,8 +35,17 @@ def parse_export_message(body: str) -> ExportRequested:
         raise InvalidParameter(f"not a {EXPORT_MESSAGE_SCHEMA} message: {exc}") from exc
 
 
-def handle_export_message(exports: ExportService, message: ReceivedMessage) -> Export:
+def handle_export_message(
+    exports: ExportService, message: ReceivedMessage, *, max_receives: int
+) -> Export:
     """Run the export a message asks for. A redelivered message (receive count > 1) means an
-    earlier run crashed mid-way, so a ``running`` export is resumed rather than skipped."""
+    earlier run crashed or failed mid-way, so a ``running`` export is resumed rather than
+    skipped. On its last delivery (receive count >= ``max_receives``, the queue's redrive
+    limit) a failure is recorded on the export instead of being left for a retry."""
     request = parse_export_message(message.body)
-    return exports.run(request.export_id, request.project_id, resume=message.receive_count > 1)
+    return exports.run(
+        request.export_id,
+        request.project_id,
+        resume=message.receive_count > 1,
+        last_attempt=message.receive_count >= max_receives,
+    )

@@ -8,10 +8,13 @@ adapter uploads it in parts), so memory stays bounded for 10,000 images.
 Retries. A run first moves the export queued → running. A redelivered message whose first
 run died leaves the state ``running``; the handler then calls ``run(..., resume=True)``
 (e.g. when SQS reports a receive count above 1, i.e. the first run outlived its visibility
-timeout), which accepts ``running`` again and starts over. Each run writes its own blob key
-(``exports/<export>/<attempt>.zip``) and only the run whose running → done change succeeds
-keeps its blob, so a late zombie run can never replace or delete the recorded ZIP. Runs of
-a done, failed or cancelled export do nothing.
+timeout or failed), which accepts ``running`` again and starts over. A transient error
+(anything but a permanent ``CellhubError``) leaves the export ``running`` and is re-raised,
+so the message is delivered again; only on the last delivery (``last_attempt=True``, the
+default for a caller that never retries) is it recorded ``failed``. Each run writes its own
+blob key (``exports/<export>/<attempt>.zip``) and only the run whose running → done change
+succeeds keeps its blob, so a late zombie run can never replace or delete the recorded ZIP.
+Runs of a done, failed or cancelled export do nothing.
 
 Metrics are shape metrics only (``measure`` without pixels) so every image of a run has the
 same columns; originals are decoded only when the ``overlay`` format needs them.
@@ -130,8 +133,20 @@ class ExportService:
             filename=f"export-{export_id}.zip",
         )
 
-    def run(self, export_id: str, project_id: str, *, resume: bool = False) -> Export:
-        """Build the export's ZIP; returns the export as it stands afterwards."""
+    def run(
+        self,
+        export_id: str,
+        project_id: str,
+        *,
+        resume: bool = False,
+        last_attempt: bool = True,
+    ) -> Export:
+        """Build the export's ZIP; returns the export as it stands afterwards.
+
+        A permanent ``CellhubError`` fails the export with its reason. Any other error fails
+        it only on the ``last_attempt`` (re-raising an unexpected one); before that the error
+        is re-raised with the export left ``running``, for a redelivery to resume.
+        """
         export = self.get(project_id, export_id)
         if export.state in _FINAL_STATES:
             return export
@@ -141,9 +156,12 @@ class ExportService:
         try:
             self._build(export)
         except CellhubError as error:
+            if not (error.permanent or last_attempt):
+                raise
             self._fail(export, error.reason)
         except Exception:
-            self._fail(export, "internal error while building the export")
+            if last_attempt:
+                self._fail(export, "internal error while building the export")
             raise
         return self.get(project_id, export_id)
 

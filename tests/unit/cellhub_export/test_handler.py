@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import numpy as np
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto import mock_aws
 
 from cellhub.adapters.aws.s3_blobs import S3BlobStore
@@ -20,7 +21,7 @@ from cellhub.adapters.local.sqlite_database import SqliteDatabase
 from cellhub.adapters.local.sqlite_images import SqliteImagesRepository
 from cellhub.adapters.local.sqlite_jobs import SqliteJobsRepository
 from cellhub.adapters.local.sqlite_projects import SqliteProjectsRepository
-from cellhub.domain.events import ExportDone
+from cellhub.domain.events import ExportDone, ExportFailed
 from cellhub.domain.images import Image, ImageStatus, SegmentationVersion
 from cellhub.domain.jobs import Export, ExportState
 from cellhub.domain.projects import Project
@@ -189,6 +190,66 @@ def test_an_unexpected_failure_fails_only_its_record(world: World) -> None:
     assert world.export(second).state is ExportState.DONE
     world.jobs.failing = None
     assert world.export(first).state is ExportState.QUEUED  # SQS delivers it again
+
+
+def failing_puts(world: World, monkeypatch: pytest.MonkeyPatch, failures: int) -> None:
+    """The next ``failures`` ZIP uploads fail, as a throttled or unreachable bucket would."""
+    put = world.blobs.put
+    left = [failures]
+
+    def flaky_put(*args: Any, **kwargs: Any) -> None:
+        if left[0] > 0:
+            left[0] -= 1
+            raise RuntimeError("SlowDown")
+        put(*args, **kwargs)
+
+    monkeypatch.setattr(world.blobs, "put", flaky_put)
+
+
+def invoke_failing(body: str, receive_count: int) -> None:
+    """Invoke with one record that fails: the batch fails as a whole (SQS retries it)."""
+    with pytest.raises(BatchProcessingError):
+        invoke(sqs_event(body, receive_count=receive_count))
+
+
+def test_a_transient_failure_leaves_the_export_for_the_next_delivery(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = world.request()
+    failing_puts(world, monkeypatch, failures=1)
+    invoke_failing(body, receive_count=1)
+    export = world.export(body)
+    assert export.state is ExportState.RUNNING and export.error is None  # for the redelivery
+    assert invoke(sqs_event(body, receive_count=2)) == {"batchItemFailures": []}
+    export = world.export(body)
+    assert export.state is ExportState.DONE and export.blob_key is not None
+    assert [blob.key for blob in world.blobs.list("exports/")] == [export.blob_key]
+
+
+def test_a_failure_on_the_last_delivery_fails_the_export(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = world.request()
+    failing_puts(world, monkeypatch, failures=3)
+    invoke_failing(body, receive_count=2)
+    assert world.export(body).state is ExportState.RUNNING
+    invoke_failing(body, receive_count=3)  # the default CELLHUB_MAX_RECEIVES
+    export = world.export(body)
+    assert export.state is ExportState.FAILED and export.error
+    failed = world.notifier.events[-1]
+    assert isinstance(failed, ExportFailed) and failed.export_id == export.id
+
+
+def test_the_last_delivery_follows_the_configured_max_receives(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CELLHUB_MAX_RECEIVES", "5")
+    body = world.request()
+    failing_puts(world, monkeypatch, failures=2)
+    invoke_failing(body, receive_count=4)
+    assert world.export(body).state is ExportState.RUNNING
+    invoke_failing(body, receive_count=5)
+    assert world.export(body).state is ExportState.FAILED
 
 
 def test_the_handler_builds_its_step_from_the_environment(

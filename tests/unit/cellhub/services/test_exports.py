@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
@@ -25,7 +26,7 @@ from cellhub.domain.events import ExportDone, ExportFailed, ExportProgress, Live
 from cellhub.domain.images import Image, ImageStatus, SegmentationVersion
 from cellhub.domain.jobs import ExportState
 from cellhub.domain.projects import Project, utc_now
-from cellhub.errors import InvalidParameter
+from cellhub.errors import ExportError, InvalidParameter
 from cellhub.geometry import polygons_from_labels
 from cellhub.ports.notifier import RecordingNotifier
 from cellhub.results import ImageInfo, ImageResult
@@ -187,3 +188,82 @@ def test_an_unreadable_document_fails_the_export_with_its_reason(world: World) -
     assert export.state is ExportState.FAILED and export.error
     assert isinstance(world.notifier.events[-1], ExportFailed)
     assert world.blobs.list(f"exports/{world.project_id}/") == []
+
+
+class FlakyPut:
+    """Makes the blob store's ``put`` raise ``error`` the next ``failures`` times."""
+
+    def __init__(self, blobs: FilesystemBlobStore, error: Exception, failures: int = 1) -> None:
+        self.put = blobs.put
+        self.error = error
+        self.failures = failures
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise self.error
+        self.put(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "error", [RuntimeError("connection reset"), ExportError("storage throttled")]
+)
+def test_a_transient_failure_is_retried_by_the_next_delivery(
+    world: World, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    export_id = _create(world, ("csv",))
+    monkeypatch.setattr(world.blobs, "put", FlakyPut(world.blobs, error))
+
+    with pytest.raises(type(error)):
+        world.service.run(export_id, world.project_id, last_attempt=False)  # delivery 1
+    left = world.service.get(world.project_id, export_id)
+    assert left.state is ExportState.RUNNING and left.error is None
+    assert not any(isinstance(event, ExportFailed) for event in world.notifier.events)
+
+    retried = world.service.run(export_id, world.project_id, resume=True, last_attempt=False)
+
+    assert retried.state is ExportState.DONE and retried.blob_key is not None
+    assert [blob.key for blob in world.blobs.list(f"exports/{world.project_id}/")] == [
+        retried.blob_key
+    ]
+    assert isinstance(world.notifier.events[-1], ExportDone)
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (RuntimeError("connection reset"), "internal error while building the export"),
+        (ExportError("storage throttled"), "storage throttled"),
+    ],
+)
+def test_a_failure_on_the_last_delivery_fails_the_export(
+    world: World, monkeypatch: pytest.MonkeyPatch, error: Exception, reason: str
+) -> None:
+    export_id = _create(world, ("csv",))
+    monkeypatch.setattr(world.blobs, "put", FlakyPut(world.blobs, error, failures=3))
+    for _ in range(2):
+        with pytest.raises(type(error)):
+            world.service.run(export_id, world.project_id, resume=True, last_attempt=False)
+
+    if isinstance(error, ExportError):
+        export = world.service.run(export_id, world.project_id, resume=True, last_attempt=True)
+    else:
+        with pytest.raises(RuntimeError):
+            world.service.run(export_id, world.project_id, resume=True, last_attempt=True)
+        export = world.service.get(world.project_id, export_id)
+
+    assert export.state is ExportState.FAILED and export.error == reason
+    failed = [event for event in world.notifier.events if isinstance(event, ExportFailed)]
+    assert [(event.export_id, event.reason) for event in failed] == [(export_id, reason)]
+    assert world.blobs.list(f"exports/{world.project_id}/") == []
+
+
+def test_a_permanent_failure_fails_the_export_on_any_delivery(world: World) -> None:
+    export_id = _create(world, ("json",))
+    document = world.blobs.list(f"projects/{world.project_id}/segmentations/")[0]
+    world.blobs.put(document.key, b"not gzip")
+
+    export = world.service.run(export_id, world.project_id, last_attempt=False)
+
+    assert export.state is ExportState.FAILED and export.error
+    assert isinstance(world.notifier.events[-1], ExportFailed)
