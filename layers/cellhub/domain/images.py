@@ -108,6 +108,13 @@ class Image:
         )
 
 
+# Limits of one segmentation document, checked when an edit is saved (and by the API's
+# request schemas before that).
+MAX_POLYGONS = 100_000
+MAX_VERTICES = 5_000_000
+MAX_CLASS_NAME = 100
+
+
 @dataclass(frozen=True, slots=True)
 class SegmentationVersion:
     """One saved segmentation of an image; versions count 1, 2, ... per image.

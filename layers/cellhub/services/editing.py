@@ -29,7 +29,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cellhub.domain.events import ImageSegmented
-from cellhub.domain.images import Image, ImageStatus, SegmentationVersion
+from cellhub.domain.images import (
+    MAX_CLASS_NAME,
+    MAX_POLYGONS,
+    MAX_VERTICES,
+    Image,
+    ImageStatus,
+    SegmentationVersion,
+)
 from cellhub.domain.projects import new_id
 from cellhub.errors import ImageNotFound, InvalidParameter, NotFound, SegmentationVersionConflict
 from cellhub.geometry.polygon import Polygon, signed_area
@@ -45,9 +52,6 @@ from cellhub.services.segmentation_documents import (
     save_document,
 )
 
-MAX_POLYGONS = 100_000
-MAX_VERTICES = 5_000_000
-MAX_CLASS_NAME = 100
 # Vertices may lie a little outside the image (an editor drags a handle past the border),
 # but not absurdly far: half the image's size on each side.
 OUTSIDE_FRACTION = 0.5

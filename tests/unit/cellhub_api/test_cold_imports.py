@@ -9,9 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from cellhub.services import editing
 from cellhub_api.cloud_services import BuiltOnFirstUse
-from cellhub_api.schemas import segmentations
 
 REPO = Path(__file__).resolve().parents[3]
 HEAVY = ("numpy", "scipy", "PIL", "tifffile", "imagecodecs", "openpyxl", "cv2", "torch")
@@ -79,11 +77,6 @@ def test_the_api_cold_start_and_light_routes_import_no_numpy() -> None:
         cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
-
-
-def test_the_schema_limits_are_the_editing_services() -> None:
-    assert segmentations.MAX_POLYGONS == editing.MAX_POLYGONS
-    assert segmentations.MAX_CLASS_NAME == editing.MAX_CLASS_NAME
 
 
 def test_a_service_built_on_first_use_is_built_once() -> None:

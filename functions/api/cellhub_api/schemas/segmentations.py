@@ -14,13 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cellhub.domain.images import SegmentationVersion
-
-# The editing service's own limits (``cellhub.services.editing``), restated so that defining
-# these schemas does not import numpy and scipy at the API Lambda's cold start; a unit test
-# keeps the two equal.
-MAX_POLYGONS = 100_000
-MAX_CLASS_NAME = 100
+from cellhub.domain.images import MAX_CLASS_NAME, MAX_POLYGONS, SegmentationVersion
 
 Point = tuple[float, float]
 # A metric value: float (NaN and infinities become null), int, or the class name.
