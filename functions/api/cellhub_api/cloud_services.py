@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, cast
 from cellhub.adapters.aws import wiring
 from cellhub.adapters.aws.wiring import AwsResources
 from cellhub.ports.notifier import Notifier
-from cellhub.services.access_tokens import AccessTokens
 from cellhub.services.accounts import AccountService
 from cellhub.services.passwords import Passwords
 from cellhub.services.segmentation_jobs import SegmentationJobs
@@ -27,8 +26,6 @@ from cellhub_api.container import HubServices
 if TYPE_CHECKING:
     from cellhub.services.editing import EditingService
     from cellhub.services.exports import ExportService
-
-TOKEN_AUDIENCE = "cellhub"
 
 
 class BuiltOnFirstUse:
@@ -48,13 +45,6 @@ class BuiltOnFirstUse:
         return getattr(self._service, name)
 
 
-def access_tokens(resources: AwsResources) -> AccessTokens:
-    """The access-token service every cloud entry point that checks tokens shares."""
-    return AccessTokens(
-        wiring.jwt_secret(resources), issuer=resources.public_url, audience=TOKEN_AUDIENCE
-    )
-
-
 def build_cloud_services(
     resources: AwsResources,
     *,
@@ -68,7 +58,7 @@ def build_cloud_services(
     segment_queue, export_queue = wiring.job_queues(resources)
     if notifier is None:
         notifier = wiring.notifier(resources, projects=stores.projects, table=table)
-    tokens = access_tokens(resources)
+    tokens = wiring.access_tokens(resources)
 
     def editing() -> EditingService:
         from cellhub.services.editing import EditingService

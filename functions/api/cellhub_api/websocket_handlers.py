@@ -29,7 +29,6 @@ from cellhub.adapters.aws.wiring import AwsResources
 from cellhub.ports.accounts_repository import AccountsRepository
 from cellhub.ports.projects_repository import ProjectsRepository
 from cellhub.services.access_tokens import AccessTokens, live_user
-from cellhub_api.cloud_services import access_tokens
 
 SERVICE = "cellhub-websocket"
 logger = Logger(service=SERVICE)
@@ -57,7 +56,7 @@ def live_gateway() -> LiveGateway:
     stores = wiring.repositories(resources, table)
     connections = wiring.live_connections(resources, table)
     return LiveGateway(
-        tokens=access_tokens(resources),
+        tokens=wiring.access_tokens(resources),
         users=stores.users,
         projects=stores.projects,
         connections=connections,

@@ -36,8 +36,11 @@ from cellhub.adapters.aws.dynamodb_connections import DynamoConnections
 from cellhub.errors import InvalidParameter
 from cellhub.ports.notifier import Notifier, RecordingNotifier
 from cellhub.ports.projects_repository import ProjectsRepository
+from cellhub.services.access_tokens import AccessTokens
 from cellhub.settings import get_settings
 
+# The audience of the hub's access tokens (the embedded hub uses the same).
+TOKEN_AUDIENCE = "cellhub"
 # Deliveries of a message before it is dead-lettered (the queues' redrive allows one more).
 DEFAULT_MAX_RECEIVES = 3
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5)
@@ -191,6 +194,11 @@ def notifier(
     return ApiGatewayNotifier(
         live_connections(resources, table), client=management_api(resources), projects=projects
     )
+
+
+def access_tokens(resources: AwsResources) -> AccessTokens:
+    """The access-token service every cloud entry point that checks tokens shares."""
+    return AccessTokens(jwt_secret(resources), issuer=resources.public_url, audience=TOKEN_AUDIENCE)
 
 
 def mailer(resources: AwsResources) -> Any:
