@@ -7,12 +7,13 @@ checks a test passes are the checks a deploy passes.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from aws_cdk import App, Environment, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from cellhub_infra.assets import CONTEXT_KEY, LambdaAssets, asset_mode
-from cellhub_infra.config import StageConfig, stage_config
+from cellhub_infra.config import PLACEHOLDER_SENDER, StageConfig, stage_config
 from cellhub_infra.stack import CellHubStack
 
 
@@ -43,7 +44,14 @@ def build_stack(app: App, config: StageConfig, assets: LambdaAssets) -> CellHubS
 def build_app(app: App) -> CellHubStack:
     """Add the stack named by the ``stage`` context (default ``dev``) and the nag checks."""
     config = stage_config(str(app.node.try_get_context("stage") or "dev"))
+    sender = app.node.try_get_context("mail_sender")
+    if sender:
+        config = replace(config, mail_sender=str(sender))
     assets = LambdaAssets(mode=asset_mode(app.node.try_get_context(CONTEXT_KEY)))
+    if assets.mode == "build" and config.mail_sender == PLACEHOLDER_SENDER:
+        raise ValueError(
+            "a deploy needs the stage's verified SES sender: -c mail_sender=no-reply@your.lab"
+        )
     stack = build_stack(app, config, assets)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stack

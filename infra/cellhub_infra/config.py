@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Stands in for the lab's verified SES sender until ``-c mail_sender=…`` names it; a deploy
+# (``cellhub:lambda-assets=build``) refuses to go out with it.
+PLACEHOLDER_SENDER = "no-reply@example.org"
+
 
 @dataclass(frozen=True, slots=True)
 class FunctionSizing:
@@ -36,7 +40,7 @@ class StageConfig:
     # Web client: a custom domain with an ACM certificate in us-east-1, or the CloudFront name.
     web_domain: str | None = None
     web_certificate_arn: str | None = None
-    mail_sender: str = "no-reply@example.org"
+    mail_sender: str = PLACEHOLDER_SENDER
     alarm_email: str | None = None
     api: FunctionSizing = field(default_factory=lambda: FunctionSizing(1024, 29))
     websocket: FunctionSizing = field(default_factory=lambda: FunctionSizing(512, 10))

@@ -85,3 +85,13 @@ def test_stages_differ_where_a_release_and_data_safety_should() -> None:
         stage_config("staging")
     with pytest.raises(ValueError, match="retention"):
         retention(42)
+
+
+def test_a_deploy_build_refuses_the_placeholder_mail_sender() -> None:
+    from aws_cdk import App
+
+    from cellhub_infra.app_builder import build_app
+
+    app = App(context={"stage": "prod", "cellhub:lambda-assets": "build"})
+    with pytest.raises(ValueError, match="mail_sender"):
+        build_app(app)
