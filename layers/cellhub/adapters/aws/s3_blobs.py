@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 
 from cellhub.adapters.aws import s3_presigning
 from cellhub.adapters.aws.s3_multipart import S3Multipart, error_code
-from cellhub.errors import BlobNotFound, InvalidParameter
+from cellhub.errors import BlobNotFound, InvalidParameter, ProcessingError
 from cellhub.ports.blob_store import (
     MAX_LIST,
     MAX_PART_BYTES,
@@ -175,7 +175,8 @@ class S3BlobStore:
             )
             if response.get("Errors"):
                 failed = response["Errors"][0]
-                raise InvalidParameter(
+                # Usually SlowDown or InternalError: worth a retry, and never the caller's fault.
+                raise ProcessingError(
                     "S3 refused to delete an object", key=failed.get("Key"), code=failed["Code"]
                 )
             deleted += len(batch)

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
 from cellhub.adapters.aws.s3_blobs import S3BlobStore
-from cellhub.errors import BlobNotFound, InvalidParameter
+from cellhub.errors import BlobNotFound, InvalidParameter, ProcessingError
 from cellhub.ports.blob_store import MAX_EXPIRES_IN, CompletedPart
 from tests.contract.aws_fixtures import REGION, fake_credentials
 
@@ -177,3 +177,24 @@ def test_head_of_a_missing_key_and_a_plain_put(stubbed: tuple[S3BlobStore, Stubb
         "5d41402abc4b2a76b9719d911017c592",
         None,
     )
+
+
+def test_a_refused_batch_delete_is_a_retryable_failure(
+    stubbed: tuple[S3BlobStore, Stubber],
+) -> None:
+    # moto never refuses a DeleteObjects entry; S3 does (SlowDown, InternalError).
+    store, stubber = stubbed
+    listed = {
+        "Contents": [
+            {"Key": "projects/p/a", "Size": 1, "ETag": '"e"', "LastModified": datetime.now(UTC)}
+        ],
+        "IsTruncated": False,
+    }
+    stubber.add_response("list_objects_v2", listed)
+    stubber.add_response(
+        "delete_objects",
+        {"Errors": [{"Key": "projects/p/a", "Code": "SlowDown", "Message": "slow down"}]},
+    )
+    with pytest.raises(ProcessingError) as raised:
+        store.delete_prefix("projects/p/")
+    assert not raised.value.permanent
