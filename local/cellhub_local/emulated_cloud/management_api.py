@@ -5,12 +5,14 @@ What boto3's ``apigatewaymanagementapi`` client calls at ``CELLHUB_WEBSOCKET_END
 it, ``DeleteConnection`` closes it (its ``$disconnect`` follows). An id that is unknown or
 already closed is answered 410 ``GoneException``, the answer the notifier drops connections
 on. Like API Gateway's, the API takes only SigV4-signed requests (IAM auth): a request
-without an ``AWS4-HMAC-SHA256`` authorization is a 403, so a browser cannot post to sockets;
-the signature itself is not checked (the credentials are moto's).
+without an ``AWS4-HMAC-SHA256`` authorization is a 403, so a browser cannot post to sockets.
+The signature itself is not checked (the credentials are moto's), so only callers on this
+machine (loopback) are served, even when the gateway listens on every interface.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +31,13 @@ def _error(status: int, error_type: str, message: str) -> JSONResponse:
     )
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # not an address (a test client's made-up host name)
+        return False
+
+
 def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
@@ -37,7 +46,9 @@ def management_endpoint(registry: ConnectionRegistry) -> Any:
     """A Starlette endpoint for the ``@connections/{connection_id}`` route."""
 
     async def endpoint(request: Request) -> Response:
-        if not request.headers.get("authorization", "").startswith("AWS4-HMAC-SHA256"):
+        signed = request.headers.get("authorization", "").startswith("AWS4-HMAC-SHA256")
+        local = request.client is not None and _is_loopback(request.client.host)
+        if not (signed and local):
             return _error(403, "ForbiddenException", "Forbidden")
         connection = registry.get(request.path_params["connection_id"])
         if connection is None:

@@ -150,3 +150,23 @@ def test_management_api_takes_only_signed_requests(running: Running) -> None:
     response = httpx.post(f"{running.url}/{STAGE}/@connections/any", content=b"x")
     assert response.status_code == 403
     assert response.headers["x-amzn-errortype"] == "ForbiddenException"
+
+
+def test_management_api_serves_only_callers_on_this_machine() -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from cellhub_local.emulated_cloud.management_api import management_endpoint
+    from cellhub_local.emulated_cloud.websocket_gateway import ConnectionRegistry
+
+    route = Route(
+        "/@connections/{connection_id}",
+        management_endpoint(ConnectionRegistry()),
+        methods=["POST", "GET", "DELETE"],
+    )
+    signed = {"Authorization": "AWS4-HMAC-SHA256 Credential=x"}
+    remote = TestClient(Starlette(routes=[route]), client=("192.0.2.7", 50000))
+    assert remote.post("/@connections/any", headers=signed).status_code == 403
+    local = TestClient(Starlette(routes=[route]), client=("127.0.0.1", 50000))
+    assert local.post("/@connections/any", headers=signed).status_code == 410
