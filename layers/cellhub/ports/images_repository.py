@@ -33,6 +33,7 @@ from collections.abc import Collection, Sequence
 from typing import Any, Literal, Protocol
 
 from cellhub.domain.images import Image, ImageStatus, SegmentationVersion
+from cellhub.errors import InvalidParameter
 from cellhub.ports.projects_repository import DEFAULT_PAGE_LIMIT, Page
 
 MAX_IMAGES_PER_BATCH = 10_000
@@ -118,3 +119,16 @@ class ImagesRepository(Protocol):
     def list_versions(self, image_id: str) -> builtins.list[SegmentationVersion]:
         """Every version of the image, oldest first."""
         ...
+
+
+def check_batch(images: Sequence[Image]) -> str:
+    """The one project a non-empty ``add_many`` batch belongs to; ``InvalidParameter`` for a
+    batch over ``MAX_IMAGES_PER_BATCH`` or one that mixes projects."""
+    if len(images) > MAX_IMAGES_PER_BATCH:
+        raise InvalidParameter(
+            f"at most {MAX_IMAGES_PER_BATCH} images per batch", count=len(images)
+        )
+    project_id = images[0].project_id
+    if any(image.project_id != project_id for image in images):
+        raise InvalidParameter("a batch of images belongs to one project")
+    return project_id

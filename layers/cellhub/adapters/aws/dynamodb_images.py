@@ -61,7 +61,7 @@ from cellhub.errors import (
     SegmentationVersionConflict,
     WriteContention,
 )
-from cellhub.ports.images_repository import MAX_IMAGES_PER_BATCH, ImageOrder
+from cellhub.ports.images_repository import ImageOrder, check_batch
 from cellhub.ports.projects_repository import DEFAULT_PAGE_LIMIT, Page, check_limit
 
 # One action of each transaction checks the project, the rest put images.
@@ -76,13 +76,7 @@ class DynamoImagesRepository(DynamoRepository):
     def add_many(self, images: Sequence[Image]) -> None:
         if not images:
             return
-        if len(images) > MAX_IMAGES_PER_BATCH:
-            raise InvalidParameter(
-                f"at most {MAX_IMAGES_PER_BATCH} images per batch", count=len(images)
-            )
-        project_id = images[0].project_id
-        if any(image.project_id != project_id for image in images):
-            raise InvalidParameter("a batch of images belongs to one project")
+        project_id = check_batch(images)
         if len({image.id for image in images}) != len(images):
             raise DuplicateRecord("a batch names one image id twice")
         project, absent = Expression(), only_if_new()

@@ -33,7 +33,7 @@ from cellhub.errors import (
     InvalidParameter,
     SegmentationVersionConflict,
 )
-from cellhub.ports.images_repository import MAX_IMAGES_PER_BATCH, ImageOrder
+from cellhub.ports.images_repository import ImageOrder, check_batch
 from cellhub.ports.projects_repository import DEFAULT_PAGE_LIMIT, Page, check_limit
 
 # Columns in the dataclasses' field order, so rows convert by name.
@@ -52,13 +52,7 @@ class SqliteImagesRepository(SqliteMetadataRepository):
     def add_many(self, images: Sequence[Image]) -> None:
         if not images:
             return
-        if len(images) > MAX_IMAGES_PER_BATCH:
-            raise InvalidParameter(
-                f"at most {MAX_IMAGES_PER_BATCH} images per batch", count=len(images)
-            )
-        project_id = images[0].project_id
-        if any(image.project_id != project_id for image in images):
-            raise InvalidParameter("a batch of images belongs to one project")
+        project_id = check_batch(images)
         rows = [_image_to_row(image) for image in images]
         with self._db.transaction() as db:
             self._require_project(db, project_id)
