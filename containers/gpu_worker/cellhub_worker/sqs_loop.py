@@ -269,11 +269,13 @@ def _segmenters() -> Callable[[str], Segmenter]:
     return functools.cache(load_segmenter)
 
 
-def main() -> int:
+def loop_from_environment(*, wait_seconds: int = WAIT_SECONDS) -> SqsWorkerLoop:
+    """The worker loop over the AWS adapters the environment names (``AwsResources``), with
+    ECS task protection when ``ECS_AGENT_URI`` is set: what the container runs, and what the
+    emulated cloud runs in a thread."""
     from cellhub.adapters.aws import wiring
     from cellhub.adapters.aws.wiring import AwsResources
 
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
     resources = AwsResources.from_env()
     table = wiring.hub_table(resources)
     stores = wiring.repositories(resources, table)
@@ -282,13 +284,19 @@ def main() -> int:
     worker = SegmentationWorker(
         stores.images, stores.jobs, wiring.blob_store(resources), notifier, _segmenters()
     )
-    loop = SqsWorkerLoop(
+    return SqsWorkerLoop(
         worker,
         segment_queue,
         dead_letter=getattr(segment_queue, "dead_letter", None),
         max_receives=resources.max_receives,
         protection=TaskProtection(os.environ.get("ECS_AGENT_URI")),
+        wait_seconds=wait_seconds,
     )
+
+
+def main() -> int:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+    loop = loop_from_environment()
     install_drain_on_signals(loop)
     loop.run()
     return 0

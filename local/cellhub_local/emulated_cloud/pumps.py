@@ -135,29 +135,7 @@ class SqsEventPump(threading.Thread):
 
 
 def worker_loop(*, wait_seconds: int = WAIT_SECONDS) -> Any:
-    """The GPU worker's ``SqsWorkerLoop`` built from the environment as its ``main`` does."""
-    from cellhub.adapters.aws import wiring
-    from cellhub.adapters.aws.wiring import AwsResources
-    from cellhub.services.segmentation_worker import SegmentationWorker
-    from cellhub_worker.registry import load_segmenter
-    from cellhub_worker.sqs_loop import SqsWorkerLoop
+    """The GPU worker's ``SqsWorkerLoop`` built from the environment, as its ``main`` does."""
+    from cellhub_worker.sqs_loop import loop_from_environment
 
-    resources = AwsResources.from_env()
-    table = wiring.hub_table(resources)
-    stores = wiring.repositories(resources, table)
-    segment_queue, _ = wiring.job_queues(resources)
-    notifier = wiring.notifier(resources, projects=stores.projects, table=table)
-    worker = SegmentationWorker(
-        stores.images,
-        stores.jobs,
-        wiring.blob_store(resources),
-        notifier,
-        functools.cache(load_segmenter),
-    )
-    return SqsWorkerLoop(
-        worker,
-        segment_queue,
-        dead_letter=getattr(segment_queue, "dead_letter", None),
-        max_receives=resources.max_receives,
-        wait_seconds=wait_seconds,
-    )
+    return loop_from_environment(wait_seconds=wait_seconds)
