@@ -32,7 +32,13 @@ import builtins
 from collections.abc import Collection, Sequence
 from typing import Any, Literal, Protocol
 
-from cellhub.domain.images import Image, ImageStatus, SegmentationVersion
+from cellhub.domain.images import (
+    IMAGE_FACTS,
+    Image,
+    ImageStatus,
+    SegmentationVersion,
+    can_transition,
+)
 from cellhub.errors import InvalidParameter
 from cellhub.ports.projects_repository import DEFAULT_PAGE_LIMIT, Page
 
@@ -132,3 +138,18 @@ def check_batch(images: Sequence[Image]) -> str:
     if any(image.project_id != project_id for image in images):
         raise InvalidParameter("a batch of images belongs to one project")
     return project_id
+
+
+def check_status_change(
+    from_statuses: Collection[ImageStatus], to_status: ImageStatus, facts: Collection[str]
+) -> None:
+    """``InvalidParameter`` unless every ``from`` status may move to ``to_status`` and every
+    fact is one of ``IMAGE_FACTS`` (the only fields ``update_status`` may set)."""
+    forbidden = [s.value for s in from_statuses if not can_transition(s, to_status)]
+    if forbidden or not from_statuses:
+        raise InvalidParameter(
+            "image status change not allowed", from_statuses=forbidden, to_status=to_status
+        )
+    unknown = set(facts) - IMAGE_FACTS
+    if unknown:
+        raise InvalidParameter("unknown image facts", facts=sorted(unknown))

@@ -47,21 +47,18 @@ from cellhub.adapters.aws.dynamodb_records import (
     update_action,
 )
 from cellhub.domain.images import (
-    IMAGE_FACTS,
     Image,
     ImageStatus,
     SegmentationVersion,
-    can_transition,
 )
 from cellhub.errors import (
     DuplicateRecord,
     ImageNotFound,
-    InvalidParameter,
     ProjectNotFound,
     SegmentationVersionConflict,
     WriteContention,
 )
-from cellhub.ports.images_repository import ImageOrder, check_batch
+from cellhub.ports.images_repository import ImageOrder, check_batch, check_status_change
 from cellhub.ports.projects_repository import DEFAULT_PAGE_LIMIT, Page, check_limit
 
 # One action of each transaction checks the project, the rest put images.
@@ -122,14 +119,7 @@ class DynamoImagesRepository(DynamoRepository):
         reason: str | None = None,
         **facts: Any,
     ) -> bool:
-        forbidden = [s.value for s in from_statuses if not can_transition(s, to_status)]
-        if forbidden or not from_statuses:
-            raise InvalidParameter(
-                "image status change not allowed", from_statuses=forbidden, to_status=to_status
-            )
-        unknown = set(facts) - IMAGE_FACTS
-        if unknown:
-            raise InvalidParameter("unknown image facts", facts=sorted(unknown))
+        check_status_change(from_statuses, to_status, facts)
         # The project id (part of the status index keys) never changes, so reading it
         # before the conditional write is safe.
         item = self._get(*image_key(image_id))

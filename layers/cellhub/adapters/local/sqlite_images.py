@@ -21,11 +21,9 @@ from cellhub.adapters.local.sqlite_records import (
     time_to_text,
 )
 from cellhub.domain.images import (
-    IMAGE_FACTS,
     Image,
     ImageStatus,
     SegmentationVersion,
-    can_transition,
 )
 from cellhub.errors import (
     DuplicateRecord,
@@ -33,7 +31,7 @@ from cellhub.errors import (
     InvalidParameter,
     SegmentationVersionConflict,
 )
-from cellhub.ports.images_repository import ImageOrder, check_batch
+from cellhub.ports.images_repository import ImageOrder, check_batch, check_status_change
 from cellhub.ports.projects_repository import DEFAULT_PAGE_LIMIT, Page, check_limit
 
 # Columns in the dataclasses' field order, so rows convert by name.
@@ -127,14 +125,7 @@ class SqliteImagesRepository(SqliteMetadataRepository):
         reason: str | None = None,
         **facts: Any,
     ) -> bool:
-        forbidden = [s.value for s in from_statuses if not can_transition(s, to_status)]
-        if forbidden or not from_statuses:
-            raise InvalidParameter(
-                "image status change not allowed", from_statuses=forbidden, to_status=to_status
-            )
-        unknown = set(facts) - IMAGE_FACTS
-        if unknown:
-            raise InvalidParameter("unknown image facts", facts=sorted(unknown))
+        check_status_change(from_statuses, to_status, facts)
         # Column names come from the IMAGE_FACTS whitelist, never from the caller.
         assignments = ", ".join(f"{name} = ?" for name in facts)
         statuses = [s.value for s in from_statuses]
