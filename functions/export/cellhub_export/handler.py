@@ -16,7 +16,6 @@ record (``batchItemFailures``), which SQS redelivers up to the queue's dead-lett
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import Any
 
@@ -69,7 +68,7 @@ def received_message(record: SQSRecord) -> ReceivedMessage:
 
 def max_receives() -> int:
     """Deliveries of a message before SQS dead-letters it (the queue's maxReceiveCount)."""
-    return int(os.environ.get("CELLHUB_MAX_RECEIVES") or wiring.DEFAULT_MAX_RECEIVES)
+    return wiring.max_receives_from_env()
 
 
 def record_handler(record: SQSRecord) -> None:

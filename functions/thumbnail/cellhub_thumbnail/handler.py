@@ -15,7 +15,6 @@ image waits in ``uploading`` behind a dead-lettered event.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import Any
 
@@ -54,7 +53,7 @@ def thumbnail_service() -> ThumbnailService:
 
 def max_receives() -> int:
     """Deliveries before the dead-letter queue (the queue's redrive allows one more)."""
-    return int(os.environ.get("CELLHUB_MAX_RECEIVES") or wiring.DEFAULT_MAX_RECEIVES)
+    return wiring.max_receives_from_env()
 
 
 def record_handler(record: SQSRecord) -> None:

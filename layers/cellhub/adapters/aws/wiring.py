@@ -84,7 +84,7 @@ class AwsResources:
             segment_dlq_url=optional("CELLHUB_SEGMENT_DLQ_URL"),
             export_queue_url=optional("CELLHUB_EXPORT_QUEUE_URL"),
             export_dlq_url=optional("CELLHUB_EXPORT_DLQ_URL"),
-            max_receives=int(env.get("CELLHUB_MAX_RECEIVES") or DEFAULT_MAX_RECEIVES),
+            max_receives=max_receives_from_env(env),
             websocket_endpoint=optional("CELLHUB_WEBSOCKET_ENDPOINT"),
             mail_sender=optional("CELLHUB_MAIL_SENDER"),
             public_url=optional("CELLHUB_PUBLIC_URL") or "http://localhost",
@@ -100,6 +100,13 @@ class AwsResources:
             endpoint_url=endpoint_url or self.endpoint_url,
             config=_CLIENT_CONFIG,
         )
+
+
+def max_receives_from_env(environ: Mapping[str, str] | None = None) -> int:
+    """``CELLHUB_MAX_RECEIVES``: deliveries of a message before it is dead-lettered. Read on
+    its own by the SQS-triggered functions, which need nothing else of ``AwsResources``."""
+    env = os.environ if environ is None else environ
+    return int(env.get("CELLHUB_MAX_RECEIVES") or DEFAULT_MAX_RECEIVES)
 
 
 def _required(value: str | None, variable: str) -> str:
