@@ -13,7 +13,9 @@ from typing import Any, Literal
 
 from cellhub.domain.projects import new_id, utc_now
 
-JobKind = Literal["segment"]
+# ``segment``: counts are images. ``finetune`` and ``import_model`` (see
+# ``cellhub.ports.model_jobs``): counts are progress units (epochs, evaluations).
+JobKind = Literal["segment", "finetune", "import_model"]
 
 
 class JobState(StrEnum):
@@ -63,6 +65,7 @@ class Job:
         total: int,
         created_by: str,
         options: dict[str, Any] | None = None,
+        kind: JobKind = "segment",
     ) -> Job:
         return cls(
             id=new_id(),
@@ -71,6 +74,7 @@ class Job:
             threshold=threshold,
             counts=JobCounts(total=total),
             created_by=created_by,
+            kind=kind,
             options=dict(options or {}),
         )
 
