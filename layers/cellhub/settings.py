@@ -23,7 +23,9 @@ class Settings(BaseSettings):
     # Largest file one upload may declare (200 MiB); the thumbnail handler holds a whole
     # original in memory, so this bounds its footprint.
     max_upload_bytes: int = Field(default=200 * 1024**2, gt=0)
-    default_model: str = "classical"
+    # The model used when none is named; None: the best model for the sample type (see
+    # ``cellhub_worker.registry.default_model_for``), nuclei unless the caller says otherwise.
+    default_model: str | None = None
     default_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
     # Smallest object kept, in pixels; specks below this are noise at any magnification we serve.
     min_object_area_px: int = Field(default=16, ge=0)

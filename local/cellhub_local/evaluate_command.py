@@ -32,9 +32,9 @@ def add_parser(verbs: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from cellhub.settings import get_settings
     from cellhub_worker.evaluation.runner import evaluate_folder
-    from cellhub_worker.registry import load_segmenter
+    from cellhub_worker.registry import default_model_for, load_segmenter
 
-    name = args.model or get_settings().default_model
+    name = args.model or get_settings().default_model or default_model_for("nuclei")
     segmenter = load_segmenter(name, device=args.device)
     evaluation = evaluate_folder(segmenter, args.data, threshold=args.threshold)
     print(evaluation.table(per_image=not args.pooled_only))

@@ -14,6 +14,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from cellhub.domain.projects import SAMPLE_CLASS_NAMES
 from cellhub.errors import InvalidParameter, UnknownModel
 from cellhub.exporters import EXPORTERS
 from cellhub.exporters.base import DirectorySink, ExportContext, ExportSink, ZipSink
@@ -41,7 +42,15 @@ def add_parser(verbs: Any) -> None:
     parser.add_argument(
         "-o", "--output", required=True, type=Path, help="output folder (or .zip file)"
     )
-    parser.add_argument("--model", default=None, help="model name (see `cellhub models`)")
+    parser.add_argument(
+        "--model", default=None, help="model name (see `cellhub models`; default: by --sample)"
+    )
+    parser.add_argument(
+        "--sample",
+        default="nuclei",
+        choices=sorted(SAMPLE_CLASS_NAMES),
+        help="what the images show; without --model, picks its best model (default nuclei)",
+    )
     parser.add_argument(
         "--threshold", type=float, default=None, help="foreground threshold in (0, 1)"
     )
@@ -67,7 +76,7 @@ def add_parser(verbs: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cellhub_worker.registry import load_segmenter
+    from cellhub_worker.registry import default_model_for, load_segmenter
 
     formats = _formats(args.formats)
     options = SegmentOptions(
@@ -78,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         class_name=args.class_name,
         keep_pixels="overlay" in formats,
     )
-    card = _model_card(args.model or get_settings().default_model)
+    card = _model_card(args.model or get_settings().default_model or default_model_for(args.sample))
     sources = discover_images(args.paths)
     if not sources:
         raise InvalidParameter(f"no images found under {' '.join(args.paths)}", parameter="paths")

@@ -31,6 +31,15 @@ log = logging.getLogger(__name__)
 MODEL_PATH_ENV = "CELLHUB_MODEL_PATH"
 BUNDLED_WEIGHTS = Path(__file__).parent / "weights"
 CLASSICAL = "classical"
+# A default model must segment a typical image within this budget on the card's machine.
+ACCEPTABLE_MS_PER_IMAGE = 1000.0
+# The object classes whose learned models suit each sample type, best match first.
+_SAMPLE_MODEL_CLASSES: dict[str, tuple[str, ...]] = {
+    "nuclei": ("nucleus",),
+    "cells": ("cell",),
+    "spheroids": ("spheroid",),
+    "organoids": ("organoid", "spheroid"),
+}
 
 
 class ModelCard(BaseModel):
@@ -55,6 +64,30 @@ class ModelCard(BaseModel):
 def list_models() -> list[ModelCard]:
     """``classical`` first, then the learned checkpoints in search-path order."""
     return [classical_card(), *_learned_cards().values()]
+
+
+def default_model_for(sample: str) -> str:
+    """The model a new ``sample`` project (see ``cellhub.domain.projects.SampleType``) starts with.
+
+    The learned model for the sample's objects with the highest AP@0.5, among those whose
+    scores were measured on real annotated images and that run within
+    ``ACCEPTABLE_MS_PER_IMAGE``; ``classical`` when there is none. A model trained and scored
+    only on synthetic images is offered, never made the default: its advantage is unproven on
+    a lab's pictures.
+    """
+    wanted = _SAMPLE_MODEL_CLASSES.get(sample, ())
+    best: tuple[float, str] | None = None
+    for card in _learned_cards().values():
+        if not wanted or not (set(card.classes) & set(wanted) or card.name.startswith(sample)):
+            continue
+        if "synthetic" in f"{card.data} {card.scored_on}".lower() or not card.scored_on:
+            continue
+        ap50, speed = card.scores.get("ap50"), card.scores.get("ms_per_image")
+        if ap50 is None or speed is None or speed > ACCEPTABLE_MS_PER_IMAGE:
+            continue
+        if best is None or (ap50, card.name) > best:
+            best = (ap50, card.name)
+    return CLASSICAL if best is None else best[1]
 
 
 def load_segmenter(name: str, *, device: str | None = None) -> Segmenter:

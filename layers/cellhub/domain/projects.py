@@ -10,6 +10,17 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Literal
+
+# What a project images; it picks a new project's default model and object class.
+SampleType = Literal["nuclei", "cells", "spheroids", "organoids", "other"]
+SAMPLE_CLASS_NAMES: dict[str, str] = {
+    "nuclei": "nucleus",
+    "cells": "cell",
+    "spheroids": "spheroid",
+    "organoids": "organoid",
+    "other": "object",
+}
 
 
 def new_id() -> str:

@@ -11,6 +11,7 @@ import pytest
 from pycocotools.coco import COCO
 
 from cellhub_local.cli import main
+from cellhub_worker.registry import default_model_for
 
 ALL_FORMATS = "coco,yolo,excel,csv,geojson,masks,imagej,overlay,json"
 
@@ -35,6 +36,9 @@ def test_good_folder_writes_every_format(good_images: Path, tmp_path: Path) -> N
     )
     summary = summary_of(out)
     assert code == 0, summary
+    # Without --model, nuclei images get the best nuclei model, not the classical baseline.
+    assert summary["model"].startswith(default_model_for("nuclei"))
+    assert default_model_for("nuclei") != "classical"
     assert summary["images_processed"] == 3 and summary["images_failed"] == 0
     assert summary["objects"] > 20
     assert summary["units"] == "um"
@@ -52,6 +56,13 @@ def test_good_folder_writes_every_format(good_images: Path, tmp_path: Path) -> N
         "overlay/nuclei_a.png",
     ]:
         assert any(out.glob(produced.replace(".ome.zip", "*.zip"))), produced
+
+
+def test_sample_type_without_model_picks_its_default(good_images: Path, tmp_path: Path) -> None:
+    out = tmp_path / "spheroids"
+    args = ["segment", str(good_images / "nuclei_a.png"), "-o", str(out), "--formats", "csv"]
+    assert main([*args, "--sample", "spheroids"]) == 0
+    assert summary_of(out)["model"].startswith(default_model_for("spheroids"))
 
 
 def test_metadata_pixel_size_used_when_all_images_state_it(

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cellhub_api.container import HubServices
+from cellhub_worker.registry import default_model_for
 
 Login = Callable[[str], dict[str, str]]
 Headers = dict[str, str]
@@ -41,12 +42,14 @@ def test_create_read_update_delete(client: TestClient, login: Login, services: H
     assert project["name"] == "Nuclei"
     assert project["role"] == "owner"
     assert project["owner_id"] == _user_id(client, owner)
+    # A nuclei project (the default sample) starts with the best nuclei model.
     assert project["settings"] == {
-        "default_model": "classical",
+        "default_model": default_model_for("nuclei"),
         "threshold": 0.3,
         "pixel_size_um": None,
-        "classes": ["object"],
+        "classes": ["nucleus"],
     }
+    assert project["settings"]["default_model"] != "classical"
     url = f"/projects/{project['id']}"
     assert client.get(url, headers=owner).json() == project
 
@@ -64,6 +67,28 @@ def test_create_read_update_delete(client: TestClient, login: Login, services: H
     assert client.delete(url, headers=owner).status_code == 204
     assert client.get(url, headers=owner).status_code == 404
     assert not services.blobs.exists(f"projects/{project['id']}/originals/a.png")
+
+
+@pytest.mark.parametrize(
+    ("sample", "model", "classes"),
+    [
+        ("spheroids", "classical", ["spheroid"]),  # the spheroid net is synthetic-only
+        ("cells", "classical", ["cell"]),
+        ("other", "classical", ["object"]),
+    ],
+)
+def test_sample_type_picks_default_model_and_class(
+    client: TestClient, login: Login, sample: str, model: str, classes: list[str]
+) -> None:
+    owner = login("own@example.org")
+    body = {"name": "P", "sample": sample}
+    settings = client.post("/projects", json=body, headers=owner).json()["settings"]
+    assert (settings["default_model"], settings["classes"]) == (model, classes)
+    named = {**body, "settings": {"default_model": "nuclei-unet", "classes": ["a", "b"]}}
+    settings = client.post("/projects", json=named, headers=owner).json()["settings"]
+    assert (settings["default_model"], settings["classes"]) == ("nuclei-unet", ["a", "b"])
+    unknown = client.post("/projects", json={"name": "P", "sample": "bacteria"}, headers=owner)
+    assert unknown.status_code == 422
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,14 @@ MemberId = Annotated[str, Path(max_length=64)]
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_project(body: ProjectCreate, user: CurrentUser, services: Services) -> ProjectOut:
-    project = Project.new(body.name, user.id, body.settings.to_domain())
+    """Create the project; unnamed settings follow its sample type (nuclei by default)."""
+    # Lazy: the catalogue lives with the worker and reads only JSON cards, never weights.
+    from cellhub_worker.registry import default_model_for
+
+    settings = body.settings.to_domain(
+        sample_model=default_model_for(body.sample), sample=body.sample
+    )
+    project = Project.new(body.name, user.id, settings)
     services.projects.create(project)
     return ProjectOut.of(project, Role.OWNER)
 

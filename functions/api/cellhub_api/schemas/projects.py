@@ -13,7 +13,14 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cellhub.domain.accounts import MAX_EMAIL_LENGTH
-from cellhub.domain.projects import Member, Project, ProjectSettings, Role
+from cellhub.domain.projects import (
+    SAMPLE_CLASS_NAMES,
+    Member,
+    Project,
+    ProjectSettings,
+    Role,
+    SampleType,
+)
 
 ProjectName = Annotated[str, Field(min_length=1, max_length=200)]
 ClassName = Annotated[str, Field(min_length=1, max_length=64)]
@@ -42,21 +49,27 @@ def _check_classes(classes: list[str] | None) -> list[str] | None:
 
 
 class ProjectSettingsBody(_Body):
-    """Full settings, for a new project; omitted fields take the defaults."""
+    """Full settings, for a new project; omitted fields take the defaults.
 
-    default_model: ModelName = _DEFAULTS.default_model
+    An omitted ``default_model`` or ``classes`` follows the project's sample type (see
+    ``ProjectCreate.sample``): its best model and its object class.
+    """
+
+    default_model: ModelName | None = None
     threshold: Threshold = _DEFAULTS.threshold
     pixel_size_um: PixelSize | None = None
-    classes: ClassList = Field(default_factory=lambda: list(_DEFAULTS.classes))
+    classes: ClassList | None = None
 
     _unique_classes = field_validator("classes")(_check_classes)
 
-    def to_domain(self) -> ProjectSettings:
+    def to_domain(self, *, sample_model: str, sample: SampleType) -> ProjectSettings:
+        """The settings, with ``sample_model`` (the sample's best model) where none is named."""
+        classes = self.classes if self.classes is not None else [SAMPLE_CLASS_NAMES[sample]]
         return ProjectSettings(
-            default_model=self.default_model,
+            default_model=self.default_model or sample_model,
             threshold=self.threshold,
             pixel_size_um=self.pixel_size_um,
-            classes=tuple(self.classes),
+            classes=tuple(classes),
         )
 
 
@@ -89,6 +102,10 @@ class ProjectSettingsOut(BaseModel):
 
 class ProjectCreate(_Body):
     name: ProjectName
+    sample: SampleType = Field(
+        default="nuclei",
+        description="what the images show; picks the default model and object class",
+    )
     settings: ProjectSettingsBody = Field(default_factory=ProjectSettingsBody)
 
     _name = field_validator("name")(_strip_name)
