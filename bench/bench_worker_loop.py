@@ -117,7 +117,7 @@ def run_loop(services: HubServices, files: list[tuple[str, bytes]], segmenter: S
         services.jobs,
         services.blobs,
         services.notifier,
-        lambda _: segmenter,
+        lambda _project, _model: segmenter,
         read_original=original_reader(services.blobs),  # as `cellhub serve` runs it
     )
     loop = SqsWorkerLoop(worker, services.segment_queue, wait_seconds=0)

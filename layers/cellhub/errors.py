@@ -22,11 +22,14 @@
     │   ├── MemberNotFound            not_found       the user is not a member of the project
     │   ├── ImageNotFound             not_found       no image by that id in that project
     │   ├── JobNotFound               not_found       no job by that id
+    │   ├── ModelNotFound             not_found       no project model by that name
     │   └── ExportNotFound            not_found       no export by that id
     ├── Conflict                      conflict        the request clashes with the stored state
     │   ├── EmailTaken                email_taken     an account already has that email address
     │   ├── DuplicateRecord           already_exists  a record with that id or key exists
     │   ├── LastOwnerRequired         last_owner      the change would leave a project without owner
+    │   ├── ModelNameTaken            model_name_taken  a global or project model has that name
+    │   ├── ModelJobActive            model_job_active  the project already has a model job running
     │   └── SegmentationVersionConflict  version_conflict  saved from a stale version
     ├── ImageError                    (per subclass)  an image cannot be used; fails that image only
     │   ├── EmptyImage                empty           zero bytes, or no pixels
@@ -155,6 +158,18 @@ class WriteContention(Conflict):
     permanent = False
 
 
+class ModelNameTaken(Conflict):
+    """A new project model would share its name with a global or registered project model."""
+
+    code = "model_name_taken"
+
+
+class ModelJobActive(Conflict):
+    """One fine-tuning or import job per project at a time: they share the GPU workers."""
+
+    code = "model_job_active"
+
+
 class LastOwnerRequired(Conflict):
     """Removing or demoting this member would leave the project without an owner."""
 
@@ -193,6 +208,10 @@ class ImageNotFound(NotFound):
 
 
 class JobNotFound(NotFound):
+    code = "not_found"
+
+
+class ModelNotFound(NotFound):
     code = "not_found"
 
 

@@ -86,6 +86,29 @@ class ExportFailed(_Event):
     reason: str
 
 
+class JobProgress(_Event):
+    """A fine-tuning or import job counted a unit (see ``cellhub.ports.model_jobs``)."""
+
+    type: Literal["job.progress"] = "job.progress"
+    job_id: str
+    kind: str
+    unit: str
+    done: int
+    failed: int
+    total: int
+
+
+class ModelJobFinished(_Event):
+    """A model job's report is written; ``model`` is registered when ``accepted``."""
+
+    type: Literal["model_job.finished"] = "model_job.finished"
+    job_id: str
+    kind: str
+    model: str
+    accepted: bool
+    reason: str
+
+
 class MembershipChanged(_Event):
     type: Literal["project.membership"] = "project.membership"
     user_id: str
@@ -103,6 +126,8 @@ LiveEvent = Annotated[
     | ExportProgress
     | ExportDone
     | ExportFailed
+    | JobProgress
+    | ModelJobFinished
     | MembershipChanged,
     Field(discriminator="type"),
 ]

@@ -13,6 +13,19 @@ decides what a retried delivery repeats.
 - ``import_model``: ``model`` is the new model's name; ``options`` holds ``format``
   (``checkpoint`` | ``torchscript`` | ``onnx``), ``upload_key`` (the uploaded file's blob
   key), and optionally ``architecture``, ``classes``, ``description``.
+
+Progress is counted in named units, each once (``JobsRepository.record_outcome(job, unit)``),
+and ``counts.total`` is fixed when the job is created, by ``progress_units`` below rather than
+by the runner, because the API that creates the job has no torch. The rule:
+
+- ``finetune``: ``baseline`` (the start model scored on the held-out slice), then
+  ``epoch-0001`` ... ``epoch-<epochs, 4 digits>``, then ``final`` (the new model scored),
+  then ``report``: ``epochs + 3`` units.
+- ``import_model``: ``checked`` (loaded and run on a sample image), then ``report``: 2 units.
+
+The runner counts every unit but ``report`` through its ``progress`` callback (in any order;
+an unknown or repeated unit changes nothing). The handler counts ``report`` itself once the
+report is written, so ``counts.finished`` means the report can be read.
 """
 
 from __future__ import annotations
@@ -21,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from cellhub.domain.jobs import Job
+from cellhub.domain.jobs import Job, JobKind
 from cellhub.services.project_models import ProjectModelCard
 
 
@@ -51,11 +64,32 @@ class ModelJobOutcome:
 # Count one unit of progress (an epoch, the evaluation); the same unit twice counts once.
 Progress = Callable[[str], None]
 
+BASE_EVALUATION, NEW_EVALUATION, VALIDATION, REPORT = "baseline", "final", "checked", "report"
+
+
+def progress_units(kind: JobKind, options: dict[str, Any]) -> tuple[str, ...]:
+    """Every progress unit of a model job of ``kind``, in order; ``report`` last."""
+    if kind == "finetune":
+        epochs = tuple(f"epoch-{n:04d}" for n in range(1, int(options["epochs"]) + 1))
+        return (BASE_EVALUATION, *epochs, NEW_EVALUATION, REPORT)
+    if kind == "import_model":
+        return (VALIDATION, REPORT)
+    raise ValueError(f"{kind!r} is not a model job kind")
+
+
+def new_model_name(job: Job) -> str:
+    """The name the job's model is registered under, whatever the job's kind."""
+    return str(job.options["name"]) if job.kind == "finetune" else job.model
+
 
 class ModelJobRunner(Protocol):
-    def progress_units(self, job: Job) -> int:
-        """How many progress units the job reports in all (its ``counts.total``)."""
-        ...
+    """The torch side of model jobs; one instance per worker process, models loaded once.
+
+    ``progress(unit)`` may raise a ``BaseException`` subclass when the job was cancelled:
+    let it through (no ``except BaseException``), the handler catches it. The handler
+    registers the artifact under ``new_model_name(job)`` with ``job_id = job.id`` whatever
+    the card says, so a card's ``name`` and ``job_id`` need not be right.
+    """
 
     def finetune(
         self, job: Job, *, progress: Progress, heartbeat: Callable[[], None]

@@ -15,6 +15,7 @@ from cellhub.ports.blob_store import BlobStore
 from cellhub.ports.images_repository import ImagesRepository
 from cellhub.ports.projects_repository import ProjectsRepository
 from cellhub.services.export_keys import exports_prefix
+from cellhub.services.project_models import models_prefix
 
 
 def delete_project(projects: ProjectsRepository, blobs: BlobStore, project_id: str) -> None:
@@ -22,6 +23,7 @@ def delete_project(projects: ProjectsRepository, blobs: BlobStore, project_id: s
     projects.delete(project_id)
     blobs.delete_prefix(f"projects/{project_id}/")
     blobs.delete_prefix(exports_prefix(project_id))
+    blobs.delete_prefix(models_prefix(project_id))
 
 
 def delete_images(

@@ -119,7 +119,9 @@ class SegmentationJobs:
         if job is None:
             raise JobNotFound("no such job", job_id=job_id)
         self._jobs.set_job_state(job_id, [JobState.QUEUED, JobState.RUNNING], JobState.CANCELLED)
-        if not self._jobs.list_active_jobs(project_id):
+        # Fine-tuning and import jobs hold no images, so they do not keep queued ones queued.
+        active = self._jobs.list_active_jobs(project_id)
+        if job.kind == "segment" and not any(other.kind == "segment" for other in active):
             self._release(self._all(project_id, [ImageStatus.QUEUED]))
         cancelled = self._jobs.get_job(project_id, job_id)
         assert cancelled is not None

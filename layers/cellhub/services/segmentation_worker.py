@@ -21,6 +21,9 @@ Model output is stored under a job-derived key rather than ``document_key(..., v
 because the repository numbers versions inside its transaction: a number guessed before the
 write could collide with a concurrent manual edit's document. Readers follow
 ``SegmentationVersion.blob_key``.
+
+Fine-tuning and import jobs share the queue (``cellhub.model-job/1``); their messages go to
+the injected ``ModelJobWorker`` (``model_job_worker``), and are a permanent error without one.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from pathlib import Path
 from cellhub.domain.events import ImageFailed, ImageProcessing, ImageSegmented
 from cellhub.domain.images import Image, ImageStatus, SegmentationVersion
 from cellhub.domain.jobs import JobState
-from cellhub.errors import BlobNotFound, CellhubError, ImageError, StaleReceipt
+from cellhub.errors import BlobNotFound, CellhubError, ImageError, InvalidParameter, StaleReceipt
 from cellhub.ports.blob_store import BlobStore
 from cellhub.ports.images_repository import ImagesRepository
 from cellhub.ports.job_queue import JobQueue, ReceivedMessage
@@ -44,8 +47,10 @@ from cellhub.ports.notifier import Notifier
 from cellhub.results import ImageResult
 from cellhub.segmenter import Segmenter
 from cellhub.services.image_segmentation import SegmentOptions, segment_image
+from cellhub.services.model_job_messages import ModelJobMessage, parse_worker_message
+from cellhub.services.model_job_worker import ModelJobWorker
 from cellhub.services.segmentation_documents import save_document
-from cellhub.services.segmentation_messages import SegmentChunk, parse_chunk
+from cellhub.services.segmentation_messages import SegmentChunk
 
 logger = logging.getLogger(__name__)
 
@@ -68,16 +73,19 @@ class SegmentationWorker:
         jobs: JobsRepository,
         blobs: BlobStore,
         notifier: Notifier,
-        segmenter_for: Callable[[str], Segmenter],
+        segmenter_for: Callable[[str, str], Segmenter],
         *,
         read_original: ReadOriginal | None = None,
+        model_jobs: ModelJobWorker | None = None,
     ) -> None:
+        """``segmenter_for(project_id, model)`` resolves a project's model before a global one."""
         self._images = images
         self._jobs = jobs
         self._blobs = blobs
         self._notifier = notifier
         self._segmenter_for = segmenter_for
         self._read_original = read_original
+        self._model_jobs = model_jobs
 
     def handle(self, message: ReceivedMessage, *, heartbeat: Callable[[], None]) -> None:
         """Process one chunk; return normally when the message may be deleted.
@@ -85,11 +93,14 @@ class SegmentationWorker:
         A body of an unknown schema raises ``InvalidParameter`` (permanent). Non-permanent
         errors propagate so that the message is delivered again.
         """
-        chunk = parse_chunk(message.body)
+        chunk = parse_worker_message(message.body)
+        if isinstance(chunk, ModelJobMessage):
+            self._model_job_worker().handle(chunk, heartbeat=heartbeat)
+            return
         if self._cancelled(chunk):
             return
         self._jobs.set_job_state(chunk.job_id, [JobState.QUEUED], JobState.RUNNING)
-        segmenter = self._segmenter_for(chunk.model)
+        segmenter = self._segmenter_for(chunk.project_id, chunk.model)
         options = _segment_options(chunk)
         for image_id in chunk.image_ids:
             if self._cancelled(chunk):
@@ -100,7 +111,10 @@ class SegmentationWorker:
     def dead_lettered(self, message: ReceivedMessage, *, attempts: int) -> None:
         """Fail the unfinished images of a chunk that was received ``attempts`` times."""
         try:
-            chunk = parse_chunk(message.body)
+            chunk = parse_worker_message(message.body)
+            if isinstance(chunk, ModelJobMessage):
+                self._model_job_worker().dead_lettered(chunk, attempts=attempts)
+                return
         except CellhubError:
             logger.warning("dropping an unreadable dead letter %s", message.message_id)
             return
@@ -157,6 +171,11 @@ class SegmentationWorker:
             queue.delete(received[0].receipt_handle)
             done += 1
         return done
+
+    def _model_job_worker(self) -> ModelJobWorker:
+        if self._model_jobs is None:
+            raise InvalidParameter("this worker runs no fine-tuning or model import jobs")
+        return self._model_jobs
 
     def _process(
         self, chunk: SegmentChunk, image_id: str, segmenter: Segmenter, options: SegmentOptions

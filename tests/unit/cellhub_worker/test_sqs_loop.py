@@ -81,7 +81,7 @@ class World:
 
     def loop(self, segmenter: Any, **options: Any) -> SqsWorkerLoop:
         worker = SegmentationWorker(
-            self.images, self.jobs, self.blobs, self.notifier, lambda model: segmenter
+            self.images, self.jobs, self.blobs, self.notifier, lambda project, model: segmenter
         )
         options.setdefault("wait_seconds", 0)
         return SqsWorkerLoop(

@@ -64,7 +64,7 @@ class World:
 
     def worker(self, segmenter: Segmenter) -> SegmentationWorker:
         return SegmentationWorker(
-            self.images, self.jobs, self.blobs, self.notifier, lambda model: segmenter
+            self.images, self.jobs, self.blobs, self.notifier, lambda project, model: segmenter
         )
 
     def start(self, count: int, *, corrupt: int | None = None) -> tuple[Job, list[Image]]:
@@ -180,7 +180,7 @@ def test_crash_between_status_change_and_count_is_repaired_by_redelivery(
     job, added = world.start(2)
     crashing = CrashingJobs(tmp_path / "meta.sqlite3")
     worker = SegmentationWorker(
-        world.images, crashing, world.blobs, world.notifier, lambda model: FixedSegmenter()
+        world.images, crashing, world.blobs, world.notifier, lambda project, model: FixedSegmenter()
     )
     assert worker.drain(world.queue) == 0
     assert world.image(added[0]).status is ImageStatus.SEGMENTED
