@@ -17,7 +17,6 @@ status 1 when a bar is missed.
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import statistics
@@ -38,12 +37,13 @@ sys.path[:0] = [str(_ROOT / "layers"), str(_ROOT)]
 
 from bench.table import print_table  # noqa: E402
 from cellhub.services.passwords import Passwords  # noqa: E402
+from cellhub.services.project_models import ProjectModelStore  # noqa: E402
 from cellhub_api.app import create_app  # noqa: E402
 from cellhub_local.client import HubClient  # noqa: E402
 from cellhub_local.loopback import free_port, serving  # noqa: E402
 from cellhub_local.queue_pumps import start_pumps, stop_pumps  # noqa: E402
 from cellhub_local.wiring import MAX_RECEIVES, build_local_services  # noqa: E402
-from cellhub_worker.registry import load_segmenter  # noqa: E402
+from cellhub_worker.sqs_loop import project_segmenters  # noqa: E402
 
 EMAIL, PASSWORD = "bench@example.org", "correct horse battery"
 SMALL_FILES, ROUNDS = 1_000, 5
@@ -60,7 +60,9 @@ def served_hub(data_dir: Path) -> Iterator[str]:
     )
     user = services.accounts.register(EMAIL, PASSWORD)
     services.users.mark_email_verified(user.id)
-    pumps = start_pumps(services, functools.cache(load_segmenter), max_receives=MAX_RECEIVES)
+    pumps = start_pumps(
+        services, project_segmenters(ProjectModelStore(services.blobs)), max_receives=MAX_RECEIVES
+    )
     try:
         with serving(create_app(services), port, log_level="error"):
             yield url

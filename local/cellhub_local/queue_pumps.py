@@ -1,9 +1,10 @@
 """Background threads of the embedded hub that do what SQS triggers do in the cloud.
 
 Each pump long-polls one local queue and hands messages to the same service step the cloud
-entry point calls (the GPU worker's segmentation step, the export handler), plus a pump per
-dead-letter queue that marks the given-up work ``failed``. Pumps stop within a poll interval
-of ``stop()``; anything a stopped or killed pump held reappears after its visibility timeout.
+entry point calls (the GPU worker's segmentation and model-job step, the export handler), plus
+a pump per dead-letter queue that marks the given-up work ``failed``. Pumps stop within a poll
+interval of ``stop()``; anything a stopped or killed pump held reappears after its visibility
+timeout.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from cellhub.ports.blob_store import BlobStore
 from cellhub.ports.job_queue import MAX_RECEIVE_MESSAGES, JobQueue
 from cellhub.segmenter import Segmenter
 from cellhub.services.export_messages import handle_export_message
+from cellhub.services.model_job_worker import ModelJobWorker
 from cellhub.services.segmentation_worker import ReadOriginal, SegmentationWorker
 from cellhub.services.storage_events import handle_storage_event
 from cellhub.services.thumbnails import ThumbnailService
@@ -54,13 +56,15 @@ class QueuePump(threading.Thread):
 
 def start_pumps(
     services: HubServices,
-    segmenter_for: Callable[[str], Segmenter],
+    segmenter_for: Callable[[str, str], Segmenter],
     *,
     segment_workers: int = 1,
     max_receives: int,
+    model_jobs: ModelJobWorker | None = None,
 ) -> list[QueuePump]:
     """Start the segmentation, export, storage-event and dead-letter pumps; returns them for
-    ``stop``."""
+    ``stop``. ``segmenter_for(project_id, model)``; without ``model_jobs`` a fine-tuning or
+    import job's message is a permanent error."""
     worker = SegmentationWorker(
         services.images,
         services.jobs,
@@ -68,6 +72,7 @@ def start_pumps(
         services.notifier,
         segmenter_for,
         read_original=original_reader(services.blobs),
+        model_jobs=model_jobs,
     )
     segment_dlq = _dead_letter_of(services.segment_queue)
     pumps = [

@@ -7,15 +7,17 @@ segmentation workers — on SQLite, a filesystem blob store and durable local qu
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
-from cellhub.segmenter import Segmenter
+from cellhub.services.model_job_worker import ModelJobWorker
+from cellhub.services.project_models import ProjectModelStore
+from cellhub.services.project_segmenters import ProjectSegmenters
 from cellhub_api.app import create_app
+from cellhub_api.container import HubServices
 from cellhub_api.web_client import mount_web_client
 from cellhub_local.demo import ensure_demo
 from cellhub_local.queue_pumps import start_pumps, stop_pumps
@@ -62,9 +64,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"demo account: {demo.email} / {demo.password} (project {demo.project_id})")
     pumps = start_pumps(
         services,
-        _segmenters(),
+        segmenters := _segmenters(services),
         segment_workers=args.segment_workers,
         max_receives=MAX_RECEIVES,
+        model_jobs=_model_jobs(services, segmenters),
     )
     print(f"Cell Segmentation Hub on {public_url} (data in {args.data.resolve()})")
     app = create_app(services)
@@ -76,12 +79,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _segmenters() -> Any:
-    from cellhub_worker.registry import load_segmenter
+def _segmenters(services: HubServices) -> ProjectSegmenters:
+    # The worker's lookup (project model first, each loaded once), as the GPU worker builds it.
+    from cellhub_worker.sqs_loop import project_segmenters
 
-    @functools.cache
-    def segmenter_for(model: str) -> Segmenter:
-        # Heavy things load once: one segmenter per model for the life of the process.
-        return load_segmenter(model)
+    return project_segmenters(ProjectModelStore(services.blobs))
 
-    return segmenter_for
+
+def _model_jobs(services: HubServices, segmenters: ProjectSegmenters) -> ModelJobWorker | None:
+    from cellhub_worker.sqs_loop import model_job_worker
+
+    return model_job_worker(
+        images=services.images,
+        jobs=services.jobs,
+        blobs=services.blobs,
+        notifier=services.notifier,
+        segmenters=segmenters,
+    )

@@ -8,7 +8,6 @@ independent. Screenshots and measured numbers go to ``test-artifacts/`` (git-ign
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from cellhub.services.passwords import Passwords
+from cellhub.services.project_models import ProjectModelStore
 from cellhub_api.app import create_app
 from cellhub_api.container import HubServices
 from cellhub_api.web_client import mount_web_client
@@ -50,14 +50,17 @@ class Hub:
 
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    from cellhub_worker.registry import load_segmenter
+    from cellhub_worker.sqs_loop import project_segmenters
 
     data_dir = tmp_path_factory.mktemp("hub")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     services = build_local_services(data_dir, public_url=url, passwords=CHEAP_PASSWORDS)
     pumps = start_pumps(
-        services, functools.cache(load_segmenter), segment_workers=1, max_receives=MAX_RECEIVES
+        services,
+        project_segmenters(ProjectModelStore(services.blobs)),
+        segment_workers=1,
+        max_receives=MAX_RECEIVES,
     )
     app = create_app(services)
     assert mount_web_client(app), "web/index.html is missing"

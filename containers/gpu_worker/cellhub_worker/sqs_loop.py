@@ -1,7 +1,8 @@
 """The GPU worker process on ECS: long-poll the segment queue and run the segmentation step.
 
 Each message is one chunk handled by ``SegmentationWorker.handle`` (the step the embedded
-hub's pump calls). While a message is held a background heartbeat extends its visibility,
+hub's pump calls), or a fine-tuning or import job it hands to the ``ModelJobWorker``.
+While a message is held a background heartbeat extends its visibility,
 and the task asks the ECS agent for scale-in protection (``$ECS_AGENT_URI/task-protection/
 v1/state``; a no-op where that variable is absent), so scaling in never kills a busy task.
 
@@ -18,7 +19,6 @@ Run as ``python -m cellhub_worker.sqs_loop``; the environment is ``AwsResources`
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import logging
 import os
@@ -26,7 +26,7 @@ import signal
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -34,8 +34,14 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from cellhub.errors import CellhubError, StaleReceipt
+from cellhub.ports.blob_store import BlobStore
+from cellhub.ports.images_repository import ImagesRepository
 from cellhub.ports.job_queue import JobQueue, ReceivedMessage
-from cellhub.segmenter import Segmenter
+from cellhub.ports.jobs_repository import JobsRepository
+from cellhub.ports.notifier import Notifier
+from cellhub.services.model_job_worker import ModelJobWorker
+from cellhub.services.project_models import ProjectModelStore
+from cellhub.services.project_segmenters import ProjectSegmenters
 from cellhub.services.segmentation_worker import SegmentationWorker
 
 logger = logging.getLogger(__name__)
@@ -262,11 +268,32 @@ def install_drain_on_signals(loop: SqsWorkerLoop) -> None:
     signal.signal(signal.SIGINT, drain)
 
 
-def _segmenters() -> Callable[[str], Segmenter]:
+def project_segmenters(store: ProjectModelStore) -> ProjectSegmenters:
+    """A job's segmenter: the project's own model, else the catalogue's, each loaded once."""
+    from cellhub_worker.project_models import load_project_segmenter
     from cellhub_worker.registry import load_segmenter
 
-    # Heavy things load once: one segmenter per model for the life of the process.
-    return functools.cache(load_segmenter)
+    return ProjectSegmenters(store, load_global=load_segmenter, load_project=load_project_segmenter)
+
+
+def model_job_worker(
+    *,
+    images: ImagesRepository,
+    jobs: JobsRepository,
+    blobs: BlobStore,
+    notifier: Notifier,
+    segmenters: ProjectSegmenters,
+) -> ModelJobWorker | None:
+    """The fine-tuning and import handler over the torch runner; None (such jobs then fail
+    as permanent errors) in an installation without the runner."""
+    try:
+        from cellhub_worker.model_jobs import TorchModelJobRunner
+    except ImportError:
+        logger.warning("no model-job runner installed: fine-tuning and imports will fail")
+        return None
+    store = ProjectModelStore(blobs)
+    runner = TorchModelJobRunner(images=images, blobs=blobs, store=store, segmenter_for=segmenters)
+    return ModelJobWorker(jobs, notifier, store, runner)
 
 
 def loop_from_environment(*, wait_seconds: int = WAIT_SECONDS) -> SqsWorkerLoop:
@@ -281,8 +308,17 @@ def loop_from_environment(*, wait_seconds: int = WAIT_SECONDS) -> SqsWorkerLoop:
     stores = wiring.repositories(resources, table)
     segment_queue, _ = wiring.job_queues(resources)
     notifier = wiring.notifier(resources, projects=stores.projects, table=table)
+    blobs = wiring.blob_store(resources)
+    segmenters = project_segmenters(ProjectModelStore(blobs))
+    model_jobs = model_job_worker(
+        images=stores.images,
+        jobs=stores.jobs,
+        blobs=blobs,
+        notifier=notifier,
+        segmenters=segmenters,
+    )
     worker = SegmentationWorker(
-        stores.images, stores.jobs, wiring.blob_store(resources), notifier, _segmenters()
+        stores.images, stores.jobs, blobs, notifier, segmenters, model_jobs=model_jobs
     )
     return SqsWorkerLoop(
         worker,

@@ -4,7 +4,6 @@ login, project, upload (then skipped on a second pass), segmentation, export and
 from __future__ import annotations
 
 import dataclasses
-import functools
 import io
 import json
 import stat
@@ -21,6 +20,7 @@ from websockets.sync.client import connect
 from cellhub.errors import InvalidCredentials
 from cellhub.ports.blob_store import MIN_PART_BYTES
 from cellhub.services.passwords import Passwords
+from cellhub.services.project_models import ProjectModelStore
 from cellhub.services.uploads import UploadService
 from cellhub_api.app import create_app
 from cellhub_local.cli import main
@@ -28,7 +28,7 @@ from cellhub_local.client import HubClient
 from cellhub_local.loopback import free_port, serving
 from cellhub_local.queue_pumps import start_pumps, stop_pumps
 from cellhub_local.wiring import MAX_RECEIVES, build_local_services
-from cellhub_worker.registry import load_segmenter
+from cellhub_worker.sqs_loop import project_segmenters
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "images"
 EMAIL, PASSWORD = "client@example.org", "correct horse battery"
@@ -61,7 +61,10 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
     user = services.accounts.register(EMAIL, PASSWORD)
     services.users.mark_email_verified(user.id)
     pumps = start_pumps(
-        services, functools.cache(load_segmenter), segment_workers=2, max_receives=MAX_RECEIVES
+        services,
+        project_segmenters(ProjectModelStore(services.blobs)),
+        segment_workers=2,
+        max_receives=MAX_RECEIVES,
     )
     try:
         with serving(create_app(services), port):

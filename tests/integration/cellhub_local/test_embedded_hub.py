@@ -3,7 +3,6 @@ by the queue pumps → export by the export pump, on SQLite, files and local que
 
 from __future__ import annotations
 
-import functools
 import io
 import time
 import zipfile
@@ -18,11 +17,12 @@ from cellhub.domain.images import ImageStatus
 from cellhub.ports.notifier import RecordingNotifier
 from cellhub.services.export_messages import ExportRequested
 from cellhub.services.passwords import Passwords
+from cellhub.services.project_models import ProjectModelStore
 from cellhub_api.container import HubServices
 from cellhub_local.demo import ensure_demo
 from cellhub_local.queue_pumps import start_pumps, stop_pumps
 from cellhub_local.wiring import MAX_RECEIVES, build_local_services
-from cellhub_worker.registry import load_segmenter
+from cellhub_worker.sqs_loop import project_segmenters
 
 CHEAP_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
@@ -38,7 +38,7 @@ def hub(tmp_path: Path) -> Iterator[tuple[HubServices, RecordingNotifier]]:
     )
     pumps = start_pumps(
         services,
-        functools.cache(load_segmenter),
+        project_segmenters(ProjectModelStore(services.blobs)),
         segment_workers=2,
         max_receives=MAX_RECEIVES,
     )
