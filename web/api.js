@@ -173,7 +173,7 @@ export const api = {
     return request("GET", `/projects?${query}`);
   },
   project: (id) => request("GET", project(id)),
-  createProject: (name, settings) => request("POST", "/projects", { name, settings }),
+  createProject: (name, settings, sample = "nuclei") => request("POST", "/projects", { name, sample, settings }),
   updateProject: (id, changes) => request("PATCH", project(id), changes),
   deleteProject: (id) => request("DELETE", project(id)),
   models: () => request("GET", "/models"),

@@ -10,16 +10,35 @@ async function modelNames() {
   return modelsCache;
 }
 
-// The settings form (name, pixel size, default model, threshold, object classes); resolves
-// with the PATCH body.
+const SAMPLES = [
+  ["nuclei", "Nuclei (fluorescence)"],
+  ["cells", "Cells"],
+  ["spheroids", "Spheroids"],
+  ["organoids", "Organoids"],
+  ["other", "Other"],
+];
+// The model option that lets the hub pick the best model for the sample type.
+const BY_SAMPLE = "";
+
+// The settings form (name, pixel size, default model, threshold, object classes; for a new
+// project also its sample type); resolves with the POST or PATCH body.
 export async function editProjectDialog(project, title = "Project settings") {
   const names = await modelNames();
-  const settings = project ? project.settings : { default_model: names[0] || "classical", threshold: 0.5, pixel_size_um: null, classes: ["object"] };
-  const models = names.includes(settings.default_model) ? names : [settings.default_model, ...names];
+  const settings = project ? project.settings : { default_model: BY_SAMPLE, threshold: 0.5, pixel_size_um: null, classes: [] };
+  const models = names.includes(settings.default_model) || !project ? names : [settings.default_model, ...names];
+  const modelOptions = models.map((m) => h("option", { value: m, selected: m === settings.default_model }, m));
+  if (!project) modelOptions.unshift(h("option", { value: BY_SAMPLE, selected: true }, "Best model for this sample"));
   const data = await formDialog(
     title,
     [
       field("Name", h("input", { name: "name", required: true, maxlength: "200", value: project ? project.name : "" })),
+      project
+        ? null
+        : field(
+            "Sample type",
+            h("select", { name: "sample" }, SAMPLES.map(([value, label]) => h("option", { value }, label))),
+            "Picks the default model and object class unless you choose them below.",
+          ),
       field(
         "Pixel size (µm per pixel)",
         h("input", { name: "pixel_size_um", type: "number", step: "any", min: "0", value: settings.pixel_size_um ?? "" }),
@@ -27,7 +46,7 @@ export async function editProjectDialog(project, title = "Project settings") {
       ),
       field(
         "Default model",
-        h("select", { name: "default_model" }, models.map((m) => h("option", { value: m, selected: m === settings.default_model }, m))),
+        h("select", { name: "default_model" }, modelOptions),
       ),
       field(
         "Threshold",
@@ -36,23 +55,24 @@ export async function editProjectDialog(project, title = "Project settings") {
       ),
       field(
         "Object classes",
-        h("input", { name: "classes", required: true, value: (settings.classes || ["object"]).join(", ") }),
+        h("input", { name: "classes", required: Boolean(project), placeholder: project ? "" : "from the sample type", value: (settings.classes || []).join(", ") }),
         "Comma-separated, e.g. nucleus, cytoplasm. The editor offers them for each polygon.",
       ),
-    ],
+    ].filter(Boolean),
     project ? "Save" : "Create",
   );
   if (!data) return null;
   const pixel = data.get("pixel_size_um");
-  return {
+  const classes = [...new Set(data.get("classes").split(",").map((c) => c.trim()).filter(Boolean))];
+  const body = {
     name: data.get("name").trim(),
-    settings: {
-      default_model: data.get("default_model"),
-      threshold: Number(data.get("threshold")),
-      pixel_size_um: pixel === "" ? null : Number(pixel),
-      classes: [...new Set(data.get("classes").split(",").map((c) => c.trim()).filter(Boolean))],
-    },
+    settings: { threshold: Number(data.get("threshold")), pixel_size_um: pixel === "" ? null : Number(pixel) },
   };
+  // A new project leaves unchosen settings to its sample type.
+  if (data.get("default_model") !== BY_SAMPLE) body.settings.default_model = data.get("default_model");
+  if (classes.length) body.settings.classes = classes;
+  if (!project) body.sample = data.get("sample");
+  return body;
 }
 
 export function showProjects(main) {
@@ -98,7 +118,7 @@ export function showProjects(main) {
     const body = await editProjectDialog(null, "New project");
     if (!body) return;
     try {
-      const project = await api.createProject(body.name, body.settings);
+      const project = await api.createProject(body.name, body.settings, body.sample);
       location.hash = `#/projects/${project.id}`;
     } catch (error) {
       notify(plainMessage(error), "error");

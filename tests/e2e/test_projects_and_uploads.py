@@ -18,6 +18,7 @@ from cellhub_api.app import create_app
 from cellhub_api.web_client import mount_web_client
 from cellhub_local.loopback import free_port, serving
 from cellhub_local.wiring import build_local_services
+from cellhub_worker.registry import default_model_for
 from tests.e2e import hub_seed
 from tests.e2e.conftest import CHEAP_PASSWORDS
 from tests.e2e.page_helpers import sign_in
@@ -38,8 +39,13 @@ def test_projects_search_rename_delete_and_sign_out(page: Any, hub: Any) -> None
 
     page.get_by_role("button", name="New project").click()
     page.get_by_label("Name").fill("Alpha plates")
+    page.get_by_label("Sample type").select_option("spheroids")
     page.get_by_role("button", name="Create").click()
     expect(page.locator("h1")).to_have_text("Alpha plates")
+    (created,) = [p for p in services.projects.list_for_user(user_id).items if p.id != beta]
+    # Unchosen settings follow the sample type.
+    assert created.settings.classes == ("spheroid",)
+    assert created.settings.default_model == default_model_for("spheroids")
     page.get_by_role("link", name="← Projects").click()
     rows = page.locator(".project-row")
     expect(rows).to_have_count(2)
