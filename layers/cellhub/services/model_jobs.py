@@ -116,21 +116,24 @@ class ModelJobs:
         }
         return self._start(project_id, "import_model", name, options, created_by)
 
-    def model_upload_target(self, project_id: str, filename: str, size: int) -> UploadTarget:
-        """A presigned POST for one model file of ``size`` bytes; ``fields["key"]`` ends in
-        the upload id an import names."""
+    def model_upload_target(
+        self, project_id: str, filename: str, size: int
+    ) -> tuple[str, UploadTarget]:
+        """The upload id an import names, and a presigned POST for a file of ``size`` bytes."""
         if not filename or len(filename) > 255:
             raise InvalidParameter("a file name is 1-255 characters", filename=filename)
         if not 0 < size <= MAX_MODEL_BYTES:
             raise InvalidParameter(
                 f"a model file is 1 byte to {MAX_MODEL_BYTES // 2**20} MiB", size=size
             )
-        return self._store.blobs.presign_upload(
-            upload_key(project_id, new_id()),
+        upload_id = new_id()
+        target = self._store.blobs.presign_upload(
+            upload_key(project_id, upload_id),
             max_bytes=size,
             content_type="application/octet-stream",
             expires_in=UPLOAD_TTL_SECONDS,
         )
+        return upload_id, target
 
     def report(self, project_id: str, job_id: str) -> dict[str, Any] | None:
         """The model job's report, None while unfinished; ``JobNotFound`` for other jobs."""

@@ -10,6 +10,7 @@ change what the next caller sees.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from starlette.routing import WebSocketRoute
 from cellhub.domain.jobs import Job
 from cellhub.domain.projects import Project, Role
 from cellhub.exporters import EXPORTERS
+from cellhub.services.project_models import ProjectModelCard, ProjectModelStore
 from cellhub.services.uploads import FileSpec
 from cellhub_api.container import HubServices
 from cellhub_api.routes.blobs import DOWNLOAD_PATH, PART_PATH, UPLOAD_PATH
@@ -38,6 +40,7 @@ AddMember = Callable[[str, str, Role], None]
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 P = "/projects/{project_id}"
 SEG = P + "/images/{image_id}/segmentation"
+MODELS = P + "/models"
 
 SKIPPED: dict[str, str] = {
     "/health": "liveness probe, public by design",
@@ -105,6 +108,13 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("GET", SEG + "/versions"): Call(VIEWER, may_be_missing=True),
     ("GET", SEG + "/versions/{version}"): Call(VIEWER, may_be_missing=True),
     ("POST", SEG + "/revert"): Call(EDITOR, {}),
+    ("GET", MODELS): Call(VIEWER),
+    ("POST", MODELS + "/finetune"): Call(EDITOR, {}),
+    ("POST", MODELS + "/uploads"): Call(EDITOR, {}),
+    ("POST", MODELS + "/import"): Call(EDITOR, {}),
+    # {job_id} is a segmentation job, which has no model-job report.
+    ("GET", MODELS + "/jobs/{job_id}/report"): Call(VIEWER, may_be_missing=True),
+    ("DELETE", MODELS + "/{name}"): Call(EDITOR),
 }
 
 MEMBERS = ("owner", "editor", "viewer")
@@ -147,7 +157,7 @@ class World:
     member: AddMember
 
     def project(self) -> dict[str, str]:
-        """A fresh project of the owner's, with members and one image, job and export."""
+        """A fresh project of the owner's, with members and one image, job, export and model."""
         owner_id = self.users["owner"][0]
         project = Project.new("matrix", owner_id)
         self.services.projects.create(project)
@@ -165,8 +175,10 @@ class World:
             pixel_size_um=None,
             created_by=owner_id,
         )
+        ProjectModelStore(self.services.blobs).register(project.id, _model_card(job.id), b"w")
         return {
             "project_id": project.id,
+            "name": "ours",
             "image_id": image_id,
             "job_id": job.id,
             "export_id": export.id,
@@ -178,6 +190,18 @@ class World:
         if caller in self.bad_tokens:
             return self.bad_tokens[caller]
         return self.users["other" if caller == "other user" else caller][1]
+
+
+def _model_card(job_id: str) -> ProjectModelCard:
+    return ProjectModelCard(
+        name="ours",
+        architecture="unet",
+        format="checkpoint",
+        origin="imported",
+        sha256=hashlib.sha256(b"w").hexdigest(),
+        job_id=job_id,
+        created_at=datetime.now(UTC),
+    )
 
 
 def _b64(data: dict[str, object]) -> str:

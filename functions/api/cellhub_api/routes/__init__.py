@@ -12,6 +12,7 @@ from cellhub_api.routes import (
     live,
     metrics,
     models,
+    project_models,
     projects,
     segmentations,
 )
@@ -24,6 +25,7 @@ ROUTERS: list[APIRouter] = [
     segmentations.router,
     exports.router,
     models.router,
+    project_models.router,
     images.router,
     blobs.router,
     jobs.router,

@@ -150,8 +150,8 @@ def test_an_import_needs_its_upload(world: World) -> None:
 
 
 def test_upload_targets_are_capped_and_under_the_projects_uploads(world: World) -> None:
-    target = world.service.model_upload_target(world.project.id, "model.onnx", 1000)
-    assert target.fields["key"].startswith(f"models/{world.project.id}/uploads/")
+    upload_id, target = world.service.model_upload_target(world.project.id, "model.onnx", 1000)
+    assert target.fields["key"] == f"models/{world.project.id}/uploads/{upload_id}"
     with pytest.raises(InvalidParameter):
         world.service.model_upload_target(world.project.id, "model.onnx", MAX_MODEL_BYTES + 1)
 
