@@ -16,6 +16,7 @@ from cellhub.errors import InvalidInput
 from cellhub_local import (
     client_commands,
     evaluate_command,
+    model_commands,
     models_command,
     package_command,
     segment_command,
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_command.add_parser(verbs)
     serve_command.add_parser(verbs)
     client_commands.add_parsers(verbs)
+    model_commands.add_parsers(verbs)
     package_command.add_parser(verbs)
     evaluate_command.add_parser(verbs)
     train_command.add_parser(verbs)

@@ -1,4 +1,5 @@
-"""A typed HTTP client of a running hub: sessions, projects, uploads, jobs and exports.
+"""A typed HTTP client of a running hub: sessions, projects, uploads, jobs, exports and the
+project's own models (``client_models``).
 
 Replies are the API's JSON objects as dicts. An error reply ``{"error": {code, message,
 details}}`` is raised as the ``cellhub.errors`` class of that code (details gain ``status``),
@@ -20,6 +21,7 @@ import httpx
 
 from cellhub.errors import CellhubError
 from cellhub_local.client_errors import HubError, raise_for_reply
+from cellhub_local.client_models import ProjectModelCalls
 
 Json = dict[str, Any]
 # Called once per file with its outcome: "uploaded", "skipped" or "failed".
@@ -42,7 +44,7 @@ class UploadReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
-class HubClient:
+class HubClient(ProjectModelCalls):
     """One hub at ``base_url``; ``token`` is an access token (``login`` sets it)."""
 
     def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 30.0) -> None:

@@ -1,4 +1,8 @@
-"""``cellhub models``: list the segmentation models this installation can run."""
+"""``cellhub models``: list the segmentation models this installation can run.
+
+Its sub-verbs (``list``, ``import``, ``report``) are about a hub project's own models and
+live in ``model_commands``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,9 @@ def add_parser(verbs: Any) -> None:
     parser = verbs.add_parser("models", help="list available segmentation models")
     parser.add_argument("--json", action="store_true", help="print the model cards as JSON")
     parser.set_defaults(run=run)
+    from cellhub_local.model_commands import add_model_verbs
+
+    add_model_verbs(parser)
 
 
 def run(args: argparse.Namespace) -> int:
