@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk import Stack
+from aws_cdk import CfnElement, Stack
 from aws_cdk.assertions import Template
 
 from cellhub.services.project_models import models_prefix, upload_key
@@ -20,8 +20,8 @@ pytestmark = pytest.mark.slow
 
 def _object_actions(template: Template, stack: CellHubStack, role: Any) -> set[str]:
     """The S3 actions the role may take on the data bucket's objects (``<bucket arn>/*``)."""
-    role_id = Stack.of(stack).get_logical_id(role.node.default_child)
-    bucket_id = Stack.of(stack).get_logical_id(stack.data.bucket.node.default_child)
+    role_id = _logical_id(stack, role)
+    bucket_id = _logical_id(stack, stack.data.bucket)
     actions: set[str] = set()
     for policy in template.find_resources("AWS::IAM::Policy").values():
         properties = policy["Properties"]
@@ -33,6 +33,12 @@ def _object_actions(template: Template, stack: CellHubStack, role: Any) -> set[s
                 found = statement["Action"]
                 actions.update([found] if isinstance(found, str) else found)
     return actions
+
+
+def _logical_id(stack: CellHubStack, construct: Any) -> str:
+    element = construct.node.default_child
+    assert isinstance(element, CfnElement)
+    return Stack.of(stack).get_logical_id(element)
 
 
 def _allows(actions: set[str], wanted: str) -> bool:
