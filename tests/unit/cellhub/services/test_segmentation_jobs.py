@@ -15,7 +15,7 @@ from cellhub.adapters.local.sqlite_projects import SqliteProjectsRepository
 from cellhub.adapters.local.sqlite_queue import SqliteJobQueue
 from cellhub.domain.events import ImageQueued
 from cellhub.domain.images import Image, ImageStatus
-from cellhub.domain.jobs import JobState
+from cellhub.domain.jobs import Job, JobState
 from cellhub.domain.projects import Project
 from cellhub.errors import ImageNotFound, InvalidParameter
 from cellhub.ports.notifier import RecordingNotifier
@@ -126,3 +126,22 @@ def test_cancel_gives_queued_images_back(world: World) -> None:
     assert status_of(world, ready) is ImageStatus.READY
     assert status_of(world, failed) is ImageStatus.READY
     assert world.jobs.list_active_jobs(world.project.id) == []
+
+
+def test_a_running_model_job_does_not_keep_cancelled_images_queued(world: World) -> None:
+    (ready,) = add_images(world, [ImageStatus.READY])
+    finetune = Job.new(
+        world.project.id,
+        model="classical",
+        threshold=0.0,
+        total=4,
+        created_by="a",
+        options={"name": "mine", "epochs": 1},
+        kind="finetune",
+    )
+    world.jobs.create_job(finetune)
+    job = world.service.create(world.project.id, model="m", threshold=0.5, created_by="a")
+    world.service.cancel(world.project.id, job.id)
+    assert status_of(world, ready) is ImageStatus.READY
+    cancelling_the_model_job = world.service.cancel(world.project.id, finetune.id)
+    assert cancelling_the_model_job.state is JobState.CANCELLED
