@@ -84,11 +84,13 @@ def finetune(
             objects=objects,
             min_objects=options.min_objects,
         )
-    baseline = held_out_scores(segmenter_for(project, job.model), held_out, heartbeat=heartbeat)
-    progress("baseline")
     with tempfile.TemporaryDirectory(prefix="cellhub-finetune-") as folder:
+        # Resolved before the baseline, so a start model that cannot be trained fails fast.
         start_path, start_sha = start_checkpoint(store, project, job.model, Path(folder))
         net, start_meta = load_checkpoint(start_path)
+        start_segmenter = segmenter_for(project, job.model)
+        baseline = held_out_scores(start_segmenter, held_out, heartbeat=heartbeat)
+        progress("baseline")
         config = _train_config(start_meta, options, training, stride_multiple_of(net))
         data_set = training_set(
             training,

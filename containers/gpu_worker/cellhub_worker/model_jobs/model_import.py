@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from cellhub.domain.images import ImageStatus
 from cellhub.domain.jobs import Job
-from cellhub.errors import BlobNotFound, CellhubError, ImageError, InvalidParameter
+from cellhub.errors import BlobNotFound, CellhubError, InvalidParameter
 from cellhub.imageio import read_image
 from cellhub.ports.images_repository import ImagesRepository
 from cellhub.ports.model_jobs import ModelArtifact, ModelJobOutcome, Progress
@@ -131,7 +131,7 @@ def _sample_image(
     for image in page.items:
         try:
             pixels = read_image(store.blobs.get(image.blob_key), name=image.name).pixels
-        except (ImageError, CellhubError):
+        except CellhubError:
             continue
         return pixels, image.name
     from cellhub_worker.synthetic import synthetic_nuclei

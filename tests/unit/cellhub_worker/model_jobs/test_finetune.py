@@ -87,6 +87,25 @@ def test_a_model_that_does_not_beat_its_start_is_rejected(weak_project: ProjectW
     assert outcome.report["new_scores"]["ap50"] <= outcome.report["start_scores"]["ap50"]
 
 
+@pytest.mark.slow
+def test_the_same_project_and_seed_give_the_same_model(weak_project: ProjectWorld) -> None:
+    options = {**QUICK, "epochs": 1, "steps_per_epoch": 3}
+    reports = [
+        weak_project.runner()
+        .finetune(
+            weak_project.job("finetune", "weak", name="again", **options),
+            progress=lambda _: None,
+            heartbeat=lambda: None,
+        )
+        .report
+        for _ in range(2)
+    ]
+    first, second = (dict(r["new_scores"], ms_per_image=0.0) for r in reports)
+    assert first == second
+    assert reports[0]["final_loss"] == reports[1]["final_loss"]
+    assert reports[0]["held_out_image_ids"] == reports[1]["held_out_image_ids"]
+
+
 def test_too_few_objects_is_a_permanent_refusal(weak_project: ProjectWorld) -> None:
     job = weak_project.job("finetune", "weak", name="x", **{**QUICK, "min_objects": 10_000})
     with pytest.raises(InvalidInput, match="at least 10000 segmented objects"):
