@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import io
 
 import pytest
-import torch
 
 from cellhub.errors import InvalidInput, InvalidParameter
 from cellhub.ports.model_jobs import progress_units
 from cellhub_worker.checkpoint import load_checkpoint
 from cellhub_worker.project_models import load_project_segmenter
+from tests.unit.cellhub_worker.model_jobs.foreign_models import Blob, torchscript_bytes
 from tests.unit.cellhub_worker.model_jobs.project_world import ProjectWorld, tiny_checkpoint
 
 # A few short epochs on 96² crops: enough for an untrained net to learn nuclei.
@@ -113,9 +112,7 @@ def test_too_few_objects_is_a_permanent_refusal(weak_project: ProjectWorld) -> N
 
 
 def test_only_checkpoint_models_can_be_fine_tuned(weak_project: ProjectWorld) -> None:
-    buffer = io.BytesIO()
-    torch.jit.save(torch.jit.script(torch.nn.Conv2d(1, 2, 3, padding=1)), buffer)
-    weak_project.register("scripted", buffer.getvalue(), "torchscript")
+    weak_project.register("scripted", torchscript_bytes(Blob()), "torchscript")
     job = weak_project.job("finetune", "scripted", name="x", **QUICK)
     with pytest.raises(InvalidParameter, match="only checkpoint models"):
         weak_project.runner().finetune(job, progress=lambda _: None, heartbeat=lambda: None)
