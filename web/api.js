@@ -218,6 +218,12 @@ Object.assign(api, {
   changeRole: (id, userId, role) => request("PATCH", `${project(id)}/members/${enc(userId)}`, { role }),
   removeMember: (id, userId) => request("DELETE", `${project(id)}/members/${enc(userId)}`),
   cancelJob: (id, jobId) => request("POST", `${project(id)}/jobs/${enc(jobId)}/cancel`),
+  projectModels: (id) => request("GET", `${project(id)}/models`),
+  finetune: (id, body) => request("POST", `${project(id)}/models/finetune`, body),
+  planModelUpload: (id, body) => request("POST", `${project(id)}/models/uploads`, body),
+  importModel: (id, body) => request("POST", `${project(id)}/models/import`, body),
+  modelJobReport: (id, jobId) => request("GET", `${project(id)}/models/jobs/${enc(jobId)}/report`),
+  deleteProjectModel: (id, name) => request("DELETE", `${project(id)}/models/${enc(name)}`),
 });
 
 // The account: re-read it, change the password (the API answers with a fresh token pair

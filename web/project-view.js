@@ -8,6 +8,7 @@ import { rememberOrder } from "./image-order.js";
 import { jobsPanel } from "./jobs.js";
 import { followProject } from "./live.js";
 import { membersDialog } from "./members.js";
+import { modelsDialog, showModelReport } from "./models-dialog.js";
 import { editProjectDialog } from "./projects-view.js";
 import { uploadPanel } from "./upload-panel.js";
 import { confirmDanger, h, notify } from "./ui.js";
@@ -84,6 +85,11 @@ export function showProject(main, projectId) {
       if (!gallery.update(event.image_id, CHANGES[event.type](event))) resyncSoon();
       if (event.type === "image.queued") jobs.refresh();
     } else if (event.type.startsWith("export.")) handleExportEvent(event);
+    else if (event.type === "job.progress") jobs.refresh();
+    else if (event.type === "model_job.finished") {
+      jobs.refresh();
+      showModelReport(projectId, event);
+    }
   }
 
   async function segment(selectedOnly) {
@@ -147,6 +153,7 @@ export function showProject(main, projectId) {
       title,
       liveState,
       h("button", { type: "button", id: "members", disabled: true, dataset: { loaded: "" }, onclick: () => project && membersDialog(project, { onLeft: () => (location.hash = "#/projects") }) }, "Members"),
+      h("button", { type: "button", id: "models", disabled: true, dataset: { loaded: "" }, onclick: () => project && modelsDialog(project, { onJobStarted: () => jobs.refresh() }) }, "Models…"),
       h("button", { type: "button", id: "settings", disabled: true, dataset: { needs: "owner", loaded: "" }, onclick: settings }, "Settings"),
       h("button", { type: "button", id: "export", dataset: { needs: "editor" }, onclick: () => exportDialog(projectId, project, [...gallery.selected]) }, "Export…"),
     ),

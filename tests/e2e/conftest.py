@@ -50,17 +50,26 @@ class Hub:
 
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    from cellhub_worker.sqs_loop import project_segmenters
+    from cellhub_worker.sqs_loop import model_job_worker, project_segmenters
 
     data_dir = tmp_path_factory.mktemp("hub")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     services = build_local_services(data_dir, public_url=url, passwords=CHEAP_PASSWORDS)
+    segmenters = project_segmenters(ProjectModelStore(services.blobs))
+    model_jobs = model_job_worker(
+        images=services.images,
+        jobs=services.jobs,
+        blobs=services.blobs,
+        notifier=services.notifier,
+        segmenters=segmenters,
+    )
     pumps = start_pumps(
         services,
-        project_segmenters(ProjectModelStore(services.blobs)),
+        segmenters,
         segment_workers=1,
         max_receives=MAX_RECEIVES,
+        model_jobs=model_jobs,
     )
     app = create_app(services)
     assert mount_web_client(app), "web/index.html is missing"
