@@ -43,7 +43,7 @@ from cellhub_local.client import HubClient  # noqa: E402
 from cellhub_local.loopback import free_port, serving  # noqa: E402
 from cellhub_local.queue_pumps import start_pumps, stop_pumps  # noqa: E402
 from cellhub_local.wiring import MAX_RECEIVES, build_local_services  # noqa: E402
-from cellhub_worker.sqs_loop import project_segmenters  # noqa: E402
+from cellhub_worker.worker_wiring import project_segmenters  # noqa: E402
 
 EMAIL, PASSWORD = "bench@example.org", "correct horse battery"
 SMALL_FILES, ROUNDS = 1_000, 5

@@ -81,13 +81,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _segmenters(services: HubServices) -> ProjectSegmenters:
     # The worker's lookup (project model first, each loaded once), as the GPU worker builds it.
-    from cellhub_worker.sqs_loop import project_segmenters
+    from cellhub_worker.worker_wiring import project_segmenters
 
     return project_segmenters(ProjectModelStore(services.blobs))
 
 
 def _model_jobs(services: HubServices, segmenters: ProjectSegmenters) -> ModelJobWorker | None:
-    from cellhub_worker.sqs_loop import model_job_worker
+    from cellhub_worker.worker_wiring import model_job_worker
 
     return model_job_worker(
         images=services.images,

@@ -50,7 +50,7 @@ class Hub:
 
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    from cellhub_worker.sqs_loop import model_job_worker, project_segmenters
+    from cellhub_worker.worker_wiring import model_job_worker, project_segmenters
 
     data_dir = tmp_path_factory.mktemp("hub")
     port = free_port()

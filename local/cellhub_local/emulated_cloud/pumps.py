@@ -136,6 +136,6 @@ class SqsEventPump(threading.Thread):
 
 def worker_loop(*, wait_seconds: int = WAIT_SECONDS) -> Any:
     """The GPU worker's ``SqsWorkerLoop`` built from the environment, as its ``main`` does."""
-    from cellhub_worker.sqs_loop import loop_from_environment
+    from cellhub_worker.worker_wiring import loop_from_environment
 
     return loop_from_environment(wait_seconds=wait_seconds)

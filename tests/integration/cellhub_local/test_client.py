@@ -28,7 +28,7 @@ from cellhub_local.client import HubClient
 from cellhub_local.loopback import free_port, serving
 from cellhub_local.queue_pumps import start_pumps, stop_pumps
 from cellhub_local.wiring import MAX_RECEIVES, build_local_services
-from cellhub_worker.sqs_loop import project_segmenters
+from cellhub_worker.worker_wiring import project_segmenters
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "images"
 EMAIL, PASSWORD = "client@example.org", "correct horse battery"

@@ -22,7 +22,7 @@ from cellhub_api.container import HubServices
 from cellhub_local.demo import ensure_demo
 from cellhub_local.queue_pumps import start_pumps, stop_pumps
 from cellhub_local.wiring import MAX_RECEIVES, build_local_services
-from cellhub_worker.sqs_loop import project_segmenters
+from cellhub_worker.worker_wiring import project_segmenters
 
 CHEAP_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 

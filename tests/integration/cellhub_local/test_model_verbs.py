@@ -27,7 +27,7 @@ from cellhub_local.client import HubClient
 from cellhub_local.loopback import free_port, serving
 from cellhub_local.queue_pumps import start_pumps, stop_pumps
 from cellhub_local.wiring import MAX_RECEIVES, build_local_services
-from cellhub_worker.sqs_loop import project_segmenters
+from cellhub_worker.worker_wiring import project_segmenters
 
 EMAIL, PASSWORD = "models@example.org", "correct horse battery"
 CHEAP_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
