@@ -7,6 +7,7 @@ untrusted lab cannot run code). The top-level dict is::
     {"format": "cellhub.checkpoint/1",
      "name", "version", "architecture", "config", "in_channels", "outputs", "normalization",
      "classes", "tile_size", "provenance", "scores", "description", "speed_notes",
+     "postprocess", "test_time_augmentation",
      "storage": "float32" | "float16",
      "state_dict": {parameter name: tensor}}
 
@@ -51,6 +52,28 @@ class Normalization(BaseModel):
         return self
 
 
+class Postprocessing(BaseModel):
+    """How a net's probabilities become instances, tuned per net on its training data.
+
+    ``threshold``: foreground cut (``None``: the settings' default); ``seed_threshold``: the
+    cut on ``foreground - boundary`` that seeds one instance (``None``: ``threshold``);
+    ``min_relative_area``: drop instances below this fraction of the image's median
+    instance area, except those touching the edge when ``spare_border``. The defaults are
+    the behaviour of checkpoints written before these settings existed.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
+    seed_threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
+    min_relative_area: float = Field(default=0.0, ge=0.0, lt=1.0)
+    spare_border: bool = True
+
+
+# Test-time augmentation: probabilities averaged over the identity only, the four flips
+# (identity, horizontal, vertical, both) or all eight symmetries of the square.
+TestTimeAugmentation = Literal["none", "flips", "d4"]
+
+
 class Provenance(BaseModel):
     """Where the weights came from, enough to reproduce the training run."""
 
@@ -80,6 +103,8 @@ class CheckpointMeta(BaseModel):
     scores: dict[str, float] = Field(default_factory=dict)
     description: str = ""
     speed_notes: str = ""
+    postprocess: Postprocessing = Field(default_factory=Postprocessing)
+    test_time_augmentation: TestTimeAugmentation = "none"
 
     @model_validator(mode="after")
     def _channels_not_in_config(self) -> CheckpointMeta:

@@ -247,3 +247,37 @@ def _normalise(out: NDArray[np.float32], grid: TileGrid) -> None:
     for top in range(0, grid.rows.length, _NORMALISE_ROWS):
         band = slice(top, top + _NORMALISE_ROWS)
         out[:, band, :] /= np.outer(grid.rows.total[band], grid.cols.total)
+
+
+# (quarter turns, horizontal flip) of each symmetry set; ``d4`` adds the quarter turns.
+_SYMMETRIES: dict[str, tuple[tuple[int, bool], ...]] = {
+    "none": ((0, False),),
+    "flips": ((0, False), (0, True), (2, False), (2, True)),
+    "d4": tuple((turns, flip) for turns in range(4) for flip in (False, True)),
+}
+
+
+def predict_symmetric(
+    predictor: Predictor, image: NDArray[Any], symmetries: str = "none"
+) -> NDArray[np.float32]:
+    """``predictor.predict`` averaged over the ``symmetries`` of :data:`_SYMMETRIES`.
+
+    ``image``: ``(Y, X, C)`` float32; returns ``(C_out, Y, X)`` float32 probabilities, each
+    transformed prediction mapped back onto the original grid before averaging. A net's
+    errors differ between orientations while nuclei do not, so averaging removes some.
+    """
+    if symmetries not in _SYMMETRIES:
+        raise InvalidParameter(f"unknown test-time augmentation {symmetries!r}")
+    total: NDArray[np.float32] | None = None
+    for turns, flip in _SYMMETRIES[symmetries]:
+        view = np.rot90(image, turns, axes=(0, 1))
+        if flip:
+            view = view[:, ::-1]
+        predicted = predictor.predict(np.ascontiguousarray(view))
+        if flip:
+            predicted = predicted[:, :, ::-1]
+        restored = np.rot90(predicted, -turns, axes=(1, 2))
+        total = np.array(restored, dtype=np.float32) if total is None else total + restored
+    assert total is not None
+    total /= len(_SYMMETRIES[symmetries])
+    return np.ascontiguousarray(total)

@@ -1,9 +1,11 @@
 """A trained net behind the :class:`cellhub.segmenter.Segmenter` port.
 
 ``segment`` runs, per image: channel matching → percentile normalisation (the checkpoint's
-``normalization``) → tiled prediction (:class:`cellhub_worker.inference.Predictor`) →
+``normalization``) → tiled prediction (:class:`cellhub_worker.inference.Predictor`),
+averaged over the checkpoint's ``test_time_augmentation`` symmetries →
 :func:`cellhub_worker.postprocess.instances_from_probabilities` on the ``foreground`` plane,
-with the ``boundary`` plane to split touching objects when the net predicts one.
+with the ``boundary`` plane to split touching objects when the net predicts one, under the
+checkpoint's ``postprocess`` settings.
 
 Channel matching, against the checkpoint's ``in_channels``:
 
@@ -30,7 +32,7 @@ from cellhub.segmenter import Instances
 from cellhub.settings import get_settings
 from cellhub_worker.checkpoint import CheckpointMeta, load_checkpoint
 from cellhub_worker.device import resolve_device
-from cellhub_worker.inference import Predictor
+from cellhub_worker.inference import Predictor, predict_symmetric
 from cellhub_worker.postprocess import instances_from_probabilities
 from cellhub_worker.preprocess import normalize_percentile
 
@@ -71,17 +73,26 @@ class LearnedSegmenter:
     def segment(self, pixels: NDArray[Any], *, threshold: float | None = None) -> Instances:
         """Segment ``(Y, X, C)`` (or ``(Y, X)``) pixels of any real dtype.
 
-        ``threshold``: foreground probability cut in ``(0, 1)``; ``None`` for the settings'
-        default. Returns labels int32 ``(Y, X)``, 0 = background, 1..N = objects, and per
-        object the mean foreground probability.
+        ``threshold``: foreground probability cut in ``(0, 1)``; ``None`` for the checkpoint's
+        ``postprocess.threshold``, else the settings' default. Returns labels int32
+        ``(Y, X)``, 0 = background, 1..N = objects, and per object the mean foreground
+        probability.
         """
         image = self.prepare(pixels)
-        probabilities = self.predictor.predict(image)
+        probabilities = predict_symmetric(self.predictor, image, self.meta.test_time_augmentation)
         outputs = list(self.meta.outputs)
         foreground = probabilities[outputs.index(FOREGROUND)]
         boundary = probabilities[outputs.index(BOUNDARY)] if BOUNDARY in outputs else None
-        cut = get_settings().default_threshold if threshold is None else threshold
-        return instances_from_probabilities(foreground, boundary, threshold=cut)
+        rules = self.meta.postprocess
+        cut = threshold if threshold is not None else rules.threshold
+        return instances_from_probabilities(
+            foreground,
+            boundary,
+            threshold=get_settings().default_threshold if cut is None else cut,
+            seed_threshold=rules.seed_threshold,
+            min_relative_area=rules.min_relative_area,
+            spare_border=rules.spare_border,
+        )
 
     def prepare(self, pixels: NDArray[Any]) -> NDArray[np.float32]:
         """Raw ``(Y, X[, C])`` pixels → ``(Y, X, in_channels)`` float32 net input in ``[0, 1]``."""

@@ -24,6 +24,12 @@ from skimage.segmentation import watershed
 from cellhub.errors import InvalidParameter
 from cellhub.segmenter import Instances
 from cellhub.settings import get_settings
+from cellhub_worker.instance_filters import (
+    components_at_least,
+    drop_small_relative,
+    mean_per_label,
+    relabel_consecutive,
+)
 
 # A distance-map peak is a separate object only if it rises this far above the saddle joining
 # it to a higher peak, both in pixels and as a fraction of its own height. The absolute floor
@@ -44,6 +50,9 @@ def instances_from_probabilities(
     min_area: int | None = None,
     fill_holes_below: int = 0,
     split_touching: bool = True,
+    seed_threshold: float | None = None,
+    min_relative_area: float = 0.0,
+    spare_border: bool = True,
 ) -> Instances:
     """Threshold, separate touching objects, filter and number the instances.
 
@@ -53,10 +62,14 @@ def instances_from_probabilities(
     ``fill_holes_below``: enclosed background regions smaller than this many pixels become
     foreground; larger ones stay holes (0 keeps every hole).
     ``split_touching``: when ``boundary`` is given, seeds are the pixels where
-    ``foreground - boundary > threshold`` and a watershed on ``boundary`` grows them over the
-    foreground; without it, touching objects are split at the necks of the distance map, one
-    seed per significant peak (see :func:`split_by_distance`). When false, each connected
+    ``foreground - boundary > seed_threshold`` (default: ``threshold``) and a watershed on
+    ``boundary`` grows them over the foreground; without it, touching objects are split at
+    the necks of the distance map, one seed per significant peak (see
+    :func:`split_by_distance`). When false, each connected
     component is one instance.
+    ``min_relative_area``: instances smaller than this fraction of the image's median
+    instance area are dropped (0 keeps all), sparing those touching the image edge when
+    ``spare_border`` (see :func:`cellhub_worker.instance_filters.drop_small_relative`).
     Returns labels int32 ``(Y, X)``, 0 = background, 1..N consecutive, and a score per id.
     """
     if foreground.ndim != 2:
@@ -65,8 +78,12 @@ def instances_from_probabilities(
         raise InvalidParameter(
             f"boundary shape {boundary.shape} differs from foreground {foreground.shape}"
         )
-    if not 0.0 < threshold < 1.0:
-        raise InvalidParameter(f"threshold must lie in (0, 1), got {threshold}")
+    seed_cut = threshold if seed_threshold is None else seed_threshold
+    for name, value in (("threshold", threshold), ("seed_threshold", seed_cut)):
+        if not 0.0 < value < 1.0:
+            raise InvalidParameter(f"{name} must lie in (0, 1), got {value}")
+    if not 0.0 <= min_relative_area < 1.0:
+        raise InvalidParameter(f"min_relative_area must lie in [0, 1), got {min_relative_area}")
     if min_area is None:
         min_area = get_settings().min_object_area_px
     if min_area < 0 or fill_holes_below < 0:
@@ -76,17 +93,18 @@ def instances_from_probabilities(
     mask = probability > threshold
     if fill_holes_below > 0:
         mask = fill_small_holes(mask, fill_holes_below)
-    components = _components_at_least(mask, min_area)
+    components = components_at_least(mask, min_area)
 
     if not split_touching:
         labels = components
     elif boundary is not None:
         labels = _split_by_boundary(
-            probability, np.asarray(boundary, np.float32), components, threshold, min_area
+            probability, np.asarray(boundary, np.float32), components, seed_cut, min_area
         )
     else:
         labels = split_by_distance(components > 0)
     labels = relabel_consecutive(labels, min_area)
+    labels = drop_small_relative(labels, min_relative_area, spare_border=spare_border)
     return Instances(labels=labels, scores=mean_per_label(probability, labels))
 
 
@@ -140,57 +158,11 @@ def split_by_distance(mask: NDArray[np.bool_]) -> NDArray[np.int32]:
     return np.where(mask, root[basins], 0).astype(np.int32)
 
 
-def relabel_consecutive(labels: NDArray[np.integer[Any]], min_area: int) -> NDArray[np.int32]:
-    """Drop ids with fewer than ``min_area`` pixels and renumber the rest 1..N (int32).
-
-    Ids are renumbered in their current numeric order, so the result is deterministic.
-    """
-    area = np.bincount(labels.ravel())
-    keep = area >= max(min_area, 1)
-    keep[0] = False
-    lut = np.zeros(area.size, dtype=np.int32)
-    lut[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
-    return lut[labels]
-
-
-def mean_per_label(
-    values: NDArray[np.floating[Any]], labels: NDArray[np.int32]
-) -> dict[int, float]:
-    """Mean of float ``(Y, X)`` ``values`` over each id 1..N of consecutive ``labels``.
-
-    Clipped to ``[0, 1]`` because the means are reported as confidences.
-    """
-    count = int(labels.max(initial=0))
-    if count == 0:
-        return {}
-    flat = labels.ravel()
-    sums = np.bincount(flat, weights=values.ravel(), minlength=count + 1)
-    area = np.bincount(flat, minlength=count + 1)
-    means = np.clip(sums[1:] / np.maximum(area[1:], 1), 0.0, 1.0)
-    return {i + 1: float(m) for i, m in enumerate(means)}
-
-
-def _components_at_least(mask: NDArray[np.bool_], min_area: int) -> NDArray[np.int32]:
-    """8-connected components of ``mask`` as int32 ids, those under ``min_area`` px removed.
-
-    Removing specks here, before separation, keeps the watershed from seeding them at all.
-    """
-    _, components, stats, _ = cv2.connectedComponentsWithStats(
-        mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S
-    )
-    labels = np.asarray(components, dtype=np.int32)
-    small = stats[:, cv2.CC_STAT_AREA] < min_area
-    small[0] = False
-    if small.any():
-        labels[small[labels]] = 0
-    return labels
-
-
 def _split_by_boundary(
     probability: NDArray[np.float32],
     boundary: NDArray[np.float32],
     components: NDArray[np.int32],
-    threshold: float,
+    seed_threshold: float,
     min_area: int,
 ) -> NDArray[np.int32]:
     """Grow seeds (foreground minus boundary) over the foreground by a boundary watershed.
@@ -199,8 +171,8 @@ def _split_by_boundary(
     a component left without any seed becomes one instance of its own.
     """
     mask = components > 0
-    seed_mask = ((probability - boundary) > threshold) & mask
-    seeds = _components_at_least(seed_mask, max(1, min_area // 4))
+    seed_mask = ((probability - boundary) > seed_threshold) & mask
+    seeds = components_at_least(seed_mask, max(1, min_area // 4))
     grown: NDArray[np.int32] = watershed(boundary, seeds, mask=mask, connectivity=2)
     orphaned = mask & (grown == 0)
     if orphaned.any():
