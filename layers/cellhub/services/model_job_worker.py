@@ -15,7 +15,7 @@ leaves for the redelivery:
    register it (weights, then card; idempotent).
 5. Write the report. From here on a retry finds it (step 2).
 6. Count the ``report`` unit (failed when the job failed) and every unit the runner never
-   reached, then ``running → done``, publishing ``ModelJobFinished`` if this delivery made
+   reached, delete an import's spent upload, then ``running → done``, publishing ``ModelJobFinished`` if this delivery made
    that change.
 
 A cancelled job is left alone: the runner is stopped at its next progress unit, and nothing
@@ -43,7 +43,7 @@ from cellhub.ports.model_jobs import (
 )
 from cellhub.ports.notifier import Notifier
 from cellhub.services.model_job_messages import ModelJobMessage
-from cellhub.services.project_models import ProjectModelStore
+from cellhub.services.project_models import ProjectModelStore, upload_key
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +190,7 @@ class ModelJobWorker:
         self._count(job, REPORT, failed=failed, publish=True)
         for unit in progress_units(job.kind, job.options):
             self._count(job, unit, publish=False)  # the units the runner never reached
+        self._discard_upload(job)
         if self._jobs.set_job_state(job.id, [JobState.QUEUED, JobState.RUNNING], JobState.DONE):
             self._notifier.publish(
                 ModelJobFinished(
@@ -201,6 +202,14 @@ class ModelJobWorker:
                     reason=str(report.get("reason", "")),
                 )
             )
+
+    def _discard_upload(self, job: Job) -> None:
+        """An import's uploaded file is spent once reported: an accepted model was copied to
+        its own weights, a rejected one is not kept. Deleting is idempotent, so a retry is
+        harmless; only a key in the project's upload folder is ever deleted."""
+        key = str(job.options.get("upload_key", ""))
+        if job.kind == "import_model" and key.startswith(upload_key(job.project_id, "")):
+            self._store.blobs.delete(key)
 
     def _count(self, job: Job, unit: str, *, failed: bool = False, publish: bool) -> None:
         counted_job, counted = self._jobs.record_outcome(job.id, unit, failed=failed)

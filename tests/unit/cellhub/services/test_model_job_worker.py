@@ -285,3 +285,6 @@ def test_an_import_registers_the_validated_upload(world: World) -> None:
     registered = world.store.get(world.project.id, "theirs")
     assert registered is not None and registered.job_id == job.id
     assert world.job(job.id).counts.done == 2
+    # The upload is spent; the registered weights are the model's own copy.
+    assert not world.store.blobs.exists(upload.key)
+    assert world.store.read_weights(world.project.id, registered) == WEIGHTS
