@@ -17,8 +17,12 @@ Each split folder is what ``cellhub evaluate`` and ``cellhub train`` read.
 ``--synthetic-spheroids N`` also writes N generated brightfield spheroid images (seeds
 100000 onwards, never used for training) with their exact masks to
 ``<cache>/synthetic-spheroids/test/``: the held-out set the spheroid model is scored on.
+``--synthetic-spheroids-validation N`` writes N more (seeds 200000 onwards, in neither the
+training nor the test range) to ``<cache>/synthetic-spheroids/validation/``: the set the
+spheroid model's post-processing is chosen on, so the test set is never tuned against.
 
     python scripts/fetch_training_data.py [--cache .cellhub-data] [--synthetic-spheroids 24]
+        [--synthetic-spheroids-validation 24]
 """
 
 from __future__ import annotations
@@ -32,12 +36,15 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 PACKAGE, VERSION = "mnfinder", "1.2.3"
 SPLITS = ("training", "validation", "test")
+# First generator seed of each synthetic split; training uses seeds 0 onwards.
+SYNTHETIC_FIRST_SEED = {"test": 100_000, "validation": 200_000}
 _IMAGE = re.compile(r"^mnfinder/(training|validation|test)-data/([^/]+)/images/([^/]+)\.tif$")
 
 
@@ -45,7 +52,11 @@ def fetch(cache: Path) -> Path:
     """Download the wheel into ``cache`` (once) and unpack its annotated images; return root."""
     root = cache / f"{PACKAGE}-{VERSION}"
     wheel = _download_wheel(cache / "wheels")
-    manifest = {"source": f"pypi:{PACKAGE}=={VERSION}", "wheel": wheel.name, "files": []}
+    manifest: dict[str, Any] = {
+        "source": f"pypi:{PACKAGE}=={VERSION}",
+        "wheel": wheel.name,
+        "files": [],
+    }
     manifest["wheel_sha256"] = hashlib.sha256(wheel.read_bytes()).hexdigest()
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
@@ -103,11 +114,19 @@ def _unpack_pair(
     }
 
 
-def write_synthetic_spheroids(cache: Path, count: int, first_seed: int = 100_000) -> Path:
-    """Write ``count`` generated spheroid fields (512²) and their labels; return the folder."""
+def write_synthetic_spheroids(
+    cache: Path, count: int, first_seed: int | None = None, *, split: str = "test"
+) -> Path:
+    """Write ``count`` generated spheroid fields (512²) and their labels; return the folder.
+
+    ``split`` names the folder and, unless ``first_seed`` is given, the seed range
+    (:data:`SYNTHETIC_FIRST_SEED`).
+    """
     from cellhub_worker.synthetic_spheroids import spheroid_field
 
-    folder = cache / "synthetic-spheroids" / "test"
+    if first_seed is None:
+        first_seed = SYNTHETIC_FIRST_SEED[split]
+    folder = cache / "synthetic-spheroids" / split
     (folder / "images").mkdir(parents=True, exist_ok=True)
     (folder / "labels").mkdir(parents=True, exist_ok=True)
     for seed in range(first_seed, first_seed + count):
@@ -136,10 +155,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path(".cellhub-data"), help="cache folder")
     parser.add_argument("--synthetic-spheroids", type=int, default=0, metavar="N")
+    parser.add_argument("--synthetic-spheroids-validation", type=int, default=0, metavar="N")
     args = parser.parse_args(argv)
-    if args.synthetic_spheroids:
-        folder = write_synthetic_spheroids(args.cache, args.synthetic_spheroids)
-        print(f"synthetic   {args.synthetic_spheroids:>3} images              {folder}")
+    for split, count in (
+        ("test", args.synthetic_spheroids),
+        ("validation", args.synthetic_spheroids_validation),
+    ):
+        if count:
+            folder = write_synthetic_spheroids(args.cache, count, split=split)
+            print(f"synthetic   {count:>3} images              {folder}")
     root = fetch(args.cache)
     manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     for split in SPLITS:
