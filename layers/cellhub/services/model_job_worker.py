@@ -15,8 +15,8 @@ leaves for the redelivery:
    register it (weights, then card; idempotent).
 5. Write the report. From here on a retry finds it (step 2).
 6. Count the ``report`` unit (failed when the job failed) and every unit the runner never
-   reached, delete an import's spent upload, then ``running → done``, publishing ``ModelJobFinished`` if this delivery made
-   that change.
+   reached, delete an import's spent upload, then ``running → done``, publishing
+   ``ModelJobFinished`` if this delivery made that change.
 
 A cancelled job is left alone: the runner is stopped at its next progress unit, and nothing
 is registered or reported. A permanent error of the runner (``InvalidInput``) and a message
