@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from torch import nn
 
 from cellhub.errors import InputNotFound, InvalidParameter
+from cellhub_worker.instance_filters import AreaReference
 from cellhub_worker.nets import build_net
 
 CHECKPOINT_FORMAT = "cellhub.checkpoint/1"
@@ -58,8 +59,9 @@ class Postprocessing(BaseModel):
     ``threshold``: foreground cut (``None``: the settings' default); ``seed_threshold``: the
     cut on ``foreground - boundary`` that seeds one instance (``None``: ``threshold``);
     ``min_relative_area``: drop instances below this fraction of the image's median
-    instance area, except those touching the edge when ``spare_border``. The defaults are
-    the behaviour of checkpoints written before these settings existed.
+    (``relative_to="largest"``: largest) instance area, except those touching the edge when
+    ``spare_border``. The defaults are the behaviour of checkpoints written before these
+    settings existed.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -67,6 +69,7 @@ class Postprocessing(BaseModel):
     seed_threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
     min_relative_area: float = Field(default=0.0, ge=0.0, lt=1.0)
     spare_border: bool = True
+    relative_to: AreaReference = "median"
 
 
 # Test-time augmentation: probabilities averaged over the identity only, the four flips

@@ -6,7 +6,7 @@ positive ids for instances (consecutive 1..N where stated).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -40,22 +40,34 @@ def relabel_consecutive(labels: NDArray[np.integer[Any]], min_area: int) -> NDAr
     return lut[labels]
 
 
+# The instance area a relative floor is a fraction of.
+AreaReference = Literal["median", "largest"]
+
+
 def drop_small_relative(
-    labels: NDArray[np.int32], fraction: float, *, spare_border: bool = True
+    labels: NDArray[np.int32],
+    fraction: float,
+    *,
+    spare_border: bool = True,
+    reference: AreaReference = "median",
 ) -> NDArray[np.int32]:
-    """Drop instances smaller than ``fraction`` of the image's median instance area.
+    """Drop instances smaller than ``fraction`` of the image's median (or largest) instance area.
 
     ``labels``: consecutive ids 1..N. Micronuclei, debris and specks of a nuclear stain are
     typically under a fifth of a nucleus's area, whatever the magnification, which an
-    absolute pixel floor cannot express. With ``spare_border`` instances touching the image
-    edge are kept whatever their size: they may be whole nuclei cut by the frame.
+    absolute pixel floor cannot express. ``reference="largest"`` measures against the
+    biggest instance instead, for fields of a few large bodies (spheroids, organoids) among
+    many small specks: there the specks can outnumber the bodies and become the median.
+    With ``spare_border`` instances touching the image edge are kept whatever their size:
+    they may be whole objects cut by the frame.
     Returns consecutive ids 1..M in the original order.
     """
     count = int(labels.max(initial=0))
     if fraction <= 0.0 or count == 0:
         return labels
     area = np.bincount(labels.ravel(), minlength=count + 1)
-    keep = area >= fraction * float(np.median(area[1:]))
+    scale = float(area[1:].max() if reference == "largest" else np.median(area[1:]))
+    keep = area >= fraction * scale
     if spare_border:
         edges = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
         keep[np.unique(edges)] = True

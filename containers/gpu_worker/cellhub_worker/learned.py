@@ -92,6 +92,7 @@ class LearnedSegmenter:
             seed_threshold=rules.seed_threshold,
             min_relative_area=rules.min_relative_area,
             spare_border=rules.spare_border,
+            relative_to=rules.relative_to,
         )
 
     def prepare(self, pixels: NDArray[Any]) -> NDArray[np.float32]:

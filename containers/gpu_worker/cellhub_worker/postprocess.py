@@ -14,7 +14,7 @@ which is the pairing under which every hole has a closed outline.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import cv2
 import numpy as np
@@ -25,6 +25,7 @@ from cellhub.errors import InvalidParameter
 from cellhub.segmenter import Instances
 from cellhub.settings import get_settings
 from cellhub_worker.instance_filters import (
+    AreaReference,
     components_at_least,
     drop_small_relative,
     mean_per_label,
@@ -53,6 +54,7 @@ def instances_from_probabilities(
     seed_threshold: float | None = None,
     min_relative_area: float = 0.0,
     spare_border: bool = True,
+    relative_to: AreaReference = "median",
 ) -> Instances:
     """Threshold, separate touching objects, filter and number the instances.
 
@@ -68,8 +70,9 @@ def instances_from_probabilities(
     :func:`split_by_distance`). When false, each connected
     component is one instance.
     ``min_relative_area``: instances smaller than this fraction of the image's median
-    instance area are dropped (0 keeps all), sparing those touching the image edge when
-    ``spare_border`` (see :func:`cellhub_worker.instance_filters.drop_small_relative`).
+    (``relative_to="largest"``: largest) instance area are dropped (0 keeps all), sparing
+    those touching the image edge when ``spare_border`` (see
+    :func:`cellhub_worker.instance_filters.drop_small_relative`).
     Returns labels int32 ``(Y, X)``, 0 = background, 1..N consecutive, and a score per id.
     """
     if foreground.ndim != 2:
@@ -84,6 +87,8 @@ def instances_from_probabilities(
             raise InvalidParameter(f"{name} must lie in (0, 1), got {value}")
     if not 0.0 <= min_relative_area < 1.0:
         raise InvalidParameter(f"min_relative_area must lie in [0, 1), got {min_relative_area}")
+    if relative_to not in get_args(AreaReference):
+        raise InvalidParameter(f"relative_to must be median or largest, got {relative_to!r}")
     if min_area is None:
         min_area = get_settings().min_object_area_px
     if min_area < 0 or fill_holes_below < 0:
@@ -104,7 +109,9 @@ def instances_from_probabilities(
     else:
         labels = split_by_distance(components > 0)
     labels = relabel_consecutive(labels, min_area)
-    labels = drop_small_relative(labels, min_relative_area, spare_border=spare_border)
+    labels = drop_small_relative(
+        labels, min_relative_area, spare_border=spare_border, reference=relative_to
+    )
     return Instances(labels=labels, scores=mean_per_label(probability, labels))
 
 

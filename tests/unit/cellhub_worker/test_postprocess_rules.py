@@ -55,6 +55,37 @@ def test_relative_floor_through_instances_from_probabilities() -> None:
     assert sorted(result.scores) == [1, 2, 3]
 
 
+def _spheroid_among_specks() -> NDArray[np.int32]:
+    """One large body with a lumen (a hole), one smaller body, and six specks of debris."""
+    labels = _discs(
+        [(90, 90), (200, 190), (30, 220), (60, 200), (220, 40), (180, 90), (130, 230), (240, 240)],
+        [60, 22, 4, 5, 4, 6, 5, 4],
+    )
+    cv2.circle(labels, (80, 95), 15, 0, thickness=-1)
+    return labels
+
+
+def test_a_floor_relative_to_the_largest_drops_specks_that_outnumber_the_bodies() -> None:
+    labels = _spheroid_among_specks()
+    # The specks are the median instance, so a median floor keeps them all.
+    assert drop_small_relative(labels, 0.05).max() == 8
+    kept = drop_small_relative(labels, 0.05, reference="largest")
+    assert kept.max() == 2
+    assert kept[90, 90 + 45] == 1 and kept[200, 190] == 2
+    assert not kept[95, 80]  # the lumen stays a hole
+
+
+def test_the_largest_reference_through_instances_from_probabilities() -> None:
+    probability = np.where(_spheroid_among_specks() > 0, 0.9, 0.05).astype(np.float32)
+    result = instances_from_probabilities(
+        probability, min_relative_area=0.05, relative_to="largest", spare_border=False
+    )
+    assert result.labels.max() == 2
+    assert sorted(result.scores) == [1, 2]
+    with pytest.raises(InvalidParameter):
+        instances_from_probabilities(probability, relative_to="mean")  # type: ignore[arg-type]
+
+
 def _pair_with_boundary() -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Two touching discs; boundary 0.9 on the line between them, 0.2 elsewhere inside."""
     mask = _discs([(110, 128), (146, 128)], [20, 20]) > 0
@@ -132,13 +163,16 @@ def test_checkpoint_rules_default_to_the_old_behaviour(tmp_path: Path) -> None:
     meta = read_checkpoint_meta(_checkpoint(tmp_path / "plain.pt"))
     assert meta.postprocess == Postprocessing()
     assert meta.postprocess.threshold is None and meta.postprocess.min_relative_area == 0.0
+    assert meta.postprocess.relative_to == "median"
     assert meta.test_time_augmentation == "none"
 
 
 def test_segmenter_applies_the_checkpoint_rules(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rules = Postprocessing(threshold=0.6, seed_threshold=0.8, min_relative_area=0.2)
+    rules = Postprocessing(
+        threshold=0.6, seed_threshold=0.8, min_relative_area=0.2, relative_to="largest"
+    )
     path = _checkpoint(tmp_path / "rules.pt", postprocess=rules, test_time_augmentation="flips")
     calls: list[dict[str, Any]] = []
     original = learned.instances_from_probabilities
@@ -155,3 +189,4 @@ def test_segmenter_applies_the_checkpoint_rules(
     assert calls[0]["threshold"] == 0.6 and calls[1]["threshold"] == 0.3
     assert calls[0]["seed_threshold"] == 0.8
     assert calls[0]["min_relative_area"] == 0.2
+    assert calls[0]["relative_to"] == "largest"
