@@ -7,10 +7,15 @@ that is in none of these sets is an error, so a new one cannot be left out silen
 | asset | holds | third-party | layers |
 |---|---|---|---|
 | ``layer`` | ``cellhub`` under ``python/`` | numpy, scipy, imaging, pydantic, Powertools | |
-| ``api`` | ``cellhub_api`` | FastAPI, Mangum, python-multipart | ``layer`` |
+| ``api`` | ``cellhub_api``, ``cellhub_worker`` | FastAPI, Mangum, python-multipart | ``layer`` |
 | ``websocket`` | ``cellhub_api`` (its WebSocket handlers import no FastAPI) | | ``layer`` |
 | ``thumbnail`` | ``cellhub_thumbnail`` | | ``layer`` |
 | ``export`` | ``cellhub_export`` | | ``layer`` |
+
+The API carries ``cellhub_worker`` for its model catalogue (``registry``: the bundled
+checkpoints' JSON cards, read to list models, check a job's model name and pick a new
+project's default); nothing there imports torch until a model is loaded, which the API never
+does, and the weights add about 3 MB.
 
 numpy and scipy sit in the layer the API uses, because saving an edit recomputes shape
 metrics; the API imports them only when such a route runs, not at cold start.
@@ -113,8 +118,9 @@ def lambda_assets(requirements: Requirements, root: Path) -> list[Asset]:
     return [
         Asset("layer", (root / "layers" / "cellhub",), requirements.layer, prefix="python"),
         Asset(
-            "api", (api_package,), requirements.api, ("layer",),
-            handlers=("cellhub_api.handler",),
+            "api", (api_package, root / "containers" / "gpu_worker" / "cellhub_worker"),
+            requirements.api, ("layer",),
+            handlers=("cellhub_api.handler", "cellhub_worker.registry"),
         ),
         Asset("websocket", (api_package,), (), ("layer",),
               handlers=("cellhub_api.websocket_handlers",)),

@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 MODEL_PATH_ENV = "CELLHUB_MODEL_PATH"
 BUNDLED_WEIGHTS = Path(__file__).parent / "weights"
 CLASSICAL = "classical"
+CLASSICAL_VERSION = "1"
+CLASSICAL_DESCRIPTION = (
+    "Threshold-and-watershed segmenter for fluorescence nuclei and brightfield spheroids."
+)
 # A default model must segment a typical image within this budget on the card's machine.
 ACCEPTABLE_MS_PER_IMAGE = 1000.0
 # The object classes whose learned models suit each sample type, best match first.
@@ -123,16 +127,14 @@ def load_segmenter(name: str, *, device: str | None = None) -> Segmenter:
 
 
 def classical_card() -> ModelCard:
-    """The weight-free watershed model's card, read from the class itself."""
-    from cellhub_worker.models.classical import ClassicalSegmenter
-
-    doc = (ClassicalSegmenter.__doc__ or "").strip().splitlines()
+    """The weight-free watershed model's card, without importing it (it needs OpenCV, which
+    the API, which lists this card, does not ship)."""
     return ModelCard(
-        name=ClassicalSegmenter.name,
-        version=ClassicalSegmenter.version,
+        name=CLASSICAL,
+        version=CLASSICAL_VERSION,
         architecture="otsu+watershed",
         kind="classical",
-        description=doc[0] if doc else "",
+        description=CLASSICAL_DESCRIPTION,
         speed="CPU only; no weights to load",
     )
 

@@ -91,6 +91,9 @@ def test_assets_hold_our_packages_and_the_layer_uses_the_python_prefix(tmp_path:
     assert (out / "layer/python/cellhub/__init__.py").is_file()
     assert (out / "layer/python/numpy").is_dir()
     assert (out / "api/cellhub_api/handler.py").is_file()
+    # The catalogue the API lists, checks model names against and picks defaults from.
+    assert (out / "api/cellhub_worker/registry.py").is_file()
+    assert (out / "api/cellhub_worker/weights/nuclei-hrnet.json").is_file()
     assert (out / "websocket/cellhub_api/websocket_handlers.py").is_file()
     assert (out / "thumbnail/cellhub_thumbnail/handler.py").is_file()
     assert (out / "export/cellhub_export/handler.py").is_file()

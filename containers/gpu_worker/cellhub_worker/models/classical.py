@@ -42,6 +42,7 @@ from cellhub.errors import InvalidParameter, UnsupportedPixelType
 from cellhub.segmenter import Instances
 from cellhub_worker.postprocess import instances_from_probabilities
 from cellhub_worker.preprocess import normalize_percentile
+from cellhub_worker.registry import CLASSICAL, CLASSICAL_VERSION
 
 # Below this spread of the normalised grey image there is nothing to segment: percentile
 # normalisation maps a constant (or all-black) image to exactly 0.
@@ -57,8 +58,8 @@ class ClassicalSegmenter:
     threshold rules.
     """
 
-    name = "classical"
-    version = "1"
+    name = CLASSICAL
+    version = CLASSICAL_VERSION
 
     def segment(self, pixels: NDArray[Any], *, threshold: float | None = None) -> Instances:
         """Segment ``(Y, X, C)`` (or ``(Y, X)``) pixels of any real dtype.
