@@ -1,7 +1,8 @@
 """Request dependencies: the services, the authenticated caller and their project role.
 
 Used as ``Annotated`` parameters (``Services``, ``CurrentUser``, ``ViewerAccess``,
-``EditorAccess``, ``OwnerAccess``) and swapped in tests through ``app.dependency_overrides``.
+``EditorAccess``, ``OwnerAccess``, ``ProjectModels``) and swapped in tests through
+``app.dependency_overrides``.
 Access rule: a project the caller is not a member of does not exist for them (404, the
 same answer as a project that does not exist); a member whose role is too low gets 403.
 """
@@ -17,6 +18,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from cellhub.domain.accounts import User
 from cellhub.domain.projects import Role
 from cellhub.errors import InvalidToken, PermissionDenied, ProjectNotFound
+from cellhub.services.model_jobs import ModelJobs
+from cellhub.services.project_models import ProjectModelStore
 from cellhub_api.container import HubServices
 
 _bearer = HTTPBearer(auto_error=False, description="access token from /auth/login")
@@ -78,3 +81,19 @@ def _access(minimum: Role) -> object:
 ViewerAccess = Annotated[ProjectAccess, _access(Role.VIEWER)]
 EditorAccess = Annotated[ProjectAccess, _access(Role.EDITOR)]
 OwnerAccess = Annotated[ProjectAccess, _access(Role.OWNER)]
+
+
+def _global_model_names() -> set[str]:
+    # Lazy: the catalogue lives with the worker and reads only JSON cards, never weights.
+    from cellhub_worker.registry import list_models
+
+    return {card.name for card in list_models()}
+
+
+def model_jobs(services: Services) -> ModelJobs:
+    """Fine-tuning and import jobs, and model-name checks, over this request's services."""
+    store = ProjectModelStore(services.blobs)
+    return ModelJobs(services.jobs, services.segment_queue, store, _global_model_names)
+
+
+ProjectModels = Annotated[ModelJobs, Depends(model_jobs)]

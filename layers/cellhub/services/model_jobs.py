@@ -82,8 +82,7 @@ class ModelJobs:
             raise InvalidParameter("holdout_fraction must be between 0 and 1 (exclusive)")
         if min_objects < 1:
             raise InvalidParameter("min_objects must be at least 1", min_objects=min_objects)
-        if base_model not in self._global_models() and not self._store.get(project_id, base_model):
-            raise UnknownModel(f"no model named {base_model!r} in the catalogue or the project")
+        self.ensure_known(project_id, base_model)
         options = {
             "name": name,
             "epochs": epochs,
@@ -92,6 +91,22 @@ class ModelJobs:
             "seed": seed,
         }
         return self._start(project_id, "finetune", base_model, options, created_by)
+
+    def ensure_known(self, project_id: str | None, name: str) -> str:
+        """``name`` when the catalogue (or, given ``project_id``, the project) has such a model.
+
+        Otherwise ``UnknownModel`` (422 ``unknown_model``), so a typo fails the request that
+        made it rather than every image of a queued job.
+        """
+        if name in self._global_models():
+            return name
+        if project_id is not None and self._store.get(project_id, name) is not None:
+            return name
+        raise UnknownModel(
+            f"no model named {name!r} in the catalogue or the project",
+            model=name,
+            known=sorted(self._global_models()),
+        )
 
     def start_import(
         self,

@@ -169,3 +169,29 @@ def test_an_oversized_model_upload_is_refused(client: TestClient, project: Setup
 def test_strangers_see_no_project_models(client: TestClient, project: Setup) -> None:
     project_id, _, _, stranger = project
     assert client.get(f"/projects/{project_id}/models", headers=stranger).status_code == 404
+
+
+def test_model_names_are_checked_where_they_are_given(
+    client: TestClient, services: HubServices, project: Setup
+) -> None:
+    project_id, owner, _, _ = project
+    url = f"/projects/{project_id}"
+    typo = client.post(f"{url}/segmentations", json={"model": "nuclei-unte"}, headers=owner)
+    assert (typo.status_code, typo.json()["error"]["code"]) == (422, "unknown_model")
+    assert services.segment_queue.receive(max_messages=10, visibility_timeout=1) == []
+    bad_default = {"settings": {"default_model": "nuclei-unte"}}
+    assert client.patch(url, json=bad_default, headers=owner).status_code == 422
+    created = client.post(
+        "/projects", json={"name": "X", "settings": {"default_model": "ours"}}, headers=owner
+    )
+    assert created.status_code == 422  # a new project has no models of its own yet
+
+    body = {"name": "ours", "format": "onnx", "upload_id": upload(client, project_id, owner, b"m")}
+    assert client.post(f"{url}/models/import", json=body, headers=owner).status_code == 202
+    run_worker(services)
+    own_default = {"settings": {"default_model": "ours"}}
+    patched = client.patch(url, json=own_default, headers=owner)
+    assert patched.json()["settings"]["default_model"] == "ours"
+    assert client.delete(f"{url}/models/ours", headers=owner).status_code == 204
+    gone = client.post(f"{url}/segmentations", json={}, headers=owner)
+    assert (gone.status_code, gone.json()["error"]["code"]) == (422, "unknown_model")

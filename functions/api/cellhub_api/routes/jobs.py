@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cellhub.errors import JobNotFound, ProjectNotFound
-from cellhub_api.deps import EditorAccess, Services, ViewerAccess
+from cellhub_api.deps import EditorAccess, ProjectModels, Services, ViewerAccess
 from cellhub_api.schemas.jobs import JobOut, SegmentationCreate
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["jobs"])
@@ -13,9 +13,13 @@ router = APIRouter(prefix="/projects/{project_id}", tags=["jobs"])
 
 @router.post("/segmentations", status_code=202)
 def create_segmentation(
-    body: SegmentationCreate, access: EditorAccess, services: Services
+    body: SegmentationCreate, access: EditorAccess, services: Services, models: ProjectModels
 ) -> JobOut:
-    """Queue the images for segmentation and return the job at once."""
+    """Queue the images for segmentation and return the job at once.
+
+    The model (the body's, else the project's default) must exist in the catalogue or the
+    project: an unknown name is a 422 ``unknown_model`` here, before anything is queued.
+    """
     project = services.projects.get(access.project_id)
     if project is None:  # deleted since the access check
         raise ProjectNotFound("no such project", project_id=access.project_id)
@@ -23,7 +27,7 @@ def create_segmentation(
     job = services.segmentation_jobs.create(
         access.project_id,
         image_ids=body.image_ids,
-        model=body.model or defaults.default_model,
+        model=models.ensure_known(access.project_id, body.model or defaults.default_model),
         threshold=body.threshold if body.threshold is not None else defaults.threshold,
         options=body.options,
         created_by=access.user.id,

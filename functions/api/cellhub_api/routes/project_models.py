@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Path, Response
 
 from cellhub.errors import JobNotFound
-from cellhub.services.model_jobs import MAX_MODEL_BYTES, ModelJobs
+from cellhub.services.model_jobs import MAX_MODEL_BYTES
 from cellhub.services.project_models import ProjectModelStore
-from cellhub_api.deps import EditorAccess, Services, ViewerAccess
+from cellhub_api.deps import EditorAccess, ProjectModels, Services, ViewerAccess
 from cellhub_api.schemas.images import PostTargetOut
 from cellhub_api.schemas.jobs import JobOut
 from cellhub_api.schemas.project_models import (
@@ -40,17 +40,6 @@ def _global_cards() -> list[CatalogueModelOut]:
     ]
 
 
-def _global_names() -> set[str]:
-    return {card.name for card in _global_cards()}
-
-
-def model_jobs(services: Services) -> ModelJobs:
-    return ModelJobs(
-        services.jobs, services.segment_queue, ProjectModelStore(services.blobs), _global_names
-    )
-
-
-ProjectModels = Annotated[ModelJobs, Depends(model_jobs)]
 ModelName = Annotated[str, Path(max_length=64)]
 
 

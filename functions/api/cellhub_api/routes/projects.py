@@ -16,7 +16,7 @@ from cellhub.errors import NotFound, PermissionDenied, ProjectNotFound
 from cellhub.ports.projects_repository import DEFAULT_PAGE_LIMIT
 from cellhub.services import deletion
 from cellhub_api.container import HubServices
-from cellhub_api.deps import CurrentUser, OwnerAccess, Services, ViewerAccess
+from cellhub_api.deps import CurrentUser, OwnerAccess, ProjectModels, Services, ViewerAccess
 from cellhub_api.schemas.projects import (
     MemberCreate,
     MemberOut,
@@ -36,11 +36,15 @@ MemberId = Annotated[str, Path(max_length=64)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_project(body: ProjectCreate, user: CurrentUser, services: Services) -> ProjectOut:
+def create_project(
+    body: ProjectCreate, user: CurrentUser, services: Services, models: ProjectModels
+) -> ProjectOut:
     """Create the project; unnamed settings follow its sample type (nuclei by default)."""
     # Lazy: the catalogue lives with the worker and reads only JSON cards, never weights.
     from cellhub_worker.registry import default_model_for
 
+    if body.settings.default_model is not None:  # a new project has only global models
+        models.ensure_known(None, body.settings.default_model)
     settings = body.settings.to_domain(
         sample_model=default_model_for(body.sample), sample=body.sample
     )
@@ -72,9 +76,14 @@ def get_project(access: ViewerAccess, services: Services) -> ProjectOut:
 
 
 @router.patch("/{project_id}")
-def update_project(body: ProjectUpdate, access: OwnerAccess, services: Services) -> ProjectOut:
+def update_project(
+    body: ProjectUpdate, access: OwnerAccess, services: Services, models: ProjectModels
+) -> ProjectOut:
+    """Rename or change settings; a new default model must be a global or project model."""
     current = _project(services, access.project_id)
     settings = body.settings.applied_to(current.settings) if body.settings else None
+    if body.settings is not None and body.settings.default_model is not None:
+        models.ensure_known(access.project_id, body.settings.default_model)
     updated = services.projects.update(access.project_id, name=body.name, settings=settings)
     return ProjectOut.of(updated, access.role)
 
