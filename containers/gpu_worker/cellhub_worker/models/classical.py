@@ -41,14 +41,18 @@ from numpy.typing import NDArray
 from cellhub.errors import InvalidParameter, UnsupportedPixelType
 from cellhub.segmenter import Instances
 from cellhub_worker.postprocess import instances_from_probabilities
-from cellhub_worker.preprocess import normalize_percentile
+from cellhub_worker.preprocess import (
+    normalize_percentile,
+    objects_are_dark,
+    otsu_level,
+    smoothing_sigma,
+)
 from cellhub_worker.registry import CLASSICAL, CLASSICAL_VERSION
 
 # Below this spread of the normalised grey image there is nothing to segment: percentile
 # normalisation maps a constant (or all-black) image to exactly 0.
 _MIN_CONTRAST = 1e-3
 _OTSU_LEVEL = 0.5
-_OTSU_BINS = 256
 
 
 class ClassicalSegmenter:
@@ -101,41 +105,6 @@ def grey_image(pixels: NDArray[Any]) -> NDArray[np.float32]:
     if normalised.shape[2] == 1:
         return np.ascontiguousarray(normalised[:, :, 0])
     return normalised.mean(axis=2, dtype=np.float32)
-
-
-def smoothing_sigma(shape: tuple[int, ...]) -> float:
-    """Gaussian sigma in px for an image of ``shape`` (see step 2 of the module docstring)."""
-    return max(1.0, min(shape[0], shape[1]) / 2048)
-
-
-def otsu_level(image: NDArray[np.float32]) -> float:
-    """Otsu's threshold of a float ``(Y, X)`` image in ``[0, 1]``, on a 256-bin histogram.
-
-    Returned strictly inside ``(0, 1)`` so that it can anchor the pseudo-probability map.
-    """
-    quantised = np.clip(image * (_OTSU_BINS - 1) + 0.5, 0, _OTSU_BINS - 1).astype(np.uint8)
-    level, _ = cv2.threshold(quantised, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    # cv2 puts the cut after bin ``level``; its upper edge is the same cut on the float scale.
-    upper_edge = (level + 0.5) / (_OTSU_BINS - 1)
-    return min(max(upper_edge, 1.0 / _OTSU_BINS), 1.0 - 1.0 / _OTSU_BINS)
-
-
-def objects_are_dark(image: NDArray[np.float32], level: float, *, frame: int) -> bool:
-    """True when most of the outer ``frame`` px of float ``(Y, X)`` ``image`` is above ``level``.
-
-    That is, the background is the bright class (step 4 of the module docstring).
-    """
-    height, width = image.shape
-    frame = max(1, min(frame, height // 2, width // 2))
-    border = np.concatenate(
-        [
-            image[:frame].ravel(),
-            image[-frame:].ravel(),
-            image[frame:-frame, :frame].ravel(),
-            image[frame:-frame, -frame:].ravel(),
-        ]
-    )
-    return bool(np.count_nonzero(border > level) * 2 > border.size)
 
 
 def pseudo_probability(image: NDArray[np.float32], level: float) -> NDArray[np.float32]:
