@@ -38,13 +38,24 @@ _FP16_MAX = float(torch.finfo(torch.float16).max)
 _HASH_CHUNK = 1 << 20
 
 
+# ``as_is``: the normalised pixels go to the net unchanged. ``bright_objects``: the net was
+# trained on bright objects (fluorescence); an image whose objects look dark on a bright field
+# (brightfield, H&E, an inverted LUT; :func:`cellhub_worker.preprocess.objects_look_dark`)
+# is inverted, ``1 - x``, after normalisation.
+Polarity = Literal["as_is", "bright_objects"]
+
+
 class Normalization(BaseModel):
-    """How raw pixels become net input: per-channel percentiles mapped to 0 and 1."""
+    """How raw pixels become net input: per-channel percentiles mapped to 0 and 1.
+
+    ``polarity`` defaults to ``as_is``, the behaviour of checkpoints written before it existed.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     kind: Literal["percentile"] = "percentile"
     low: float = Field(default=1.0, ge=0.0, le=100.0)
     high: float = Field(default=99.8, ge=0.0, le=100.0)
+    polarity: Polarity = "as_is"
 
     @model_validator(mode="after")
     def _ordered(self) -> Normalization:

@@ -1,7 +1,9 @@
 """A trained net behind the :class:`cellhub.segmenter.Segmenter` port.
 
 ``segment`` runs, per image: channel matching → percentile normalisation (the checkpoint's
-``normalization``) → tiled prediction (:class:`cellhub_worker.inference.Predictor`),
+``normalization``) → with ``normalization.polarity="bright_objects"``, inversion of an image
+whose objects look dark on a bright field (:func:`cellhub_worker.preprocess.objects_look_dark`)
+→ tiled prediction (:class:`cellhub_worker.inference.Predictor`),
 averaged over the checkpoint's ``test_time_augmentation`` symmetries →
 :func:`cellhub_worker.postprocess.instances_from_probabilities` on the ``foreground`` plane,
 with the ``boundary`` plane to split touching objects when the net predicts one, under the
@@ -34,7 +36,7 @@ from cellhub_worker.checkpoint import CheckpointMeta, load_checkpoint
 from cellhub_worker.device import resolve_device
 from cellhub_worker.inference import Predictor, predict_symmetric
 from cellhub_worker.postprocess import instances_from_probabilities
-from cellhub_worker.preprocess import normalize_percentile
+from cellhub_worker.preprocess import normalize_percentile, objects_look_dark
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,9 @@ class LearnedSegmenter:
         selected = self._match_channels(pixels)
         norm = self.meta.normalization
         normalized = normalize_percentile(selected, norm.low, norm.high)
+        if norm.polarity == "bright_objects" and objects_look_dark(normalized):
+            log.debug("model %s: dark objects on a bright field, input inverted", self.name)
+            normalized = np.float32(1.0) - normalized
         if normalized.shape[2] != self.meta.in_channels:
             normalized = np.repeat(normalized, self.meta.in_channels, axis=2)
         return normalized
