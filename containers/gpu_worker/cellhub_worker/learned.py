@@ -36,7 +36,7 @@ from cellhub_worker.checkpoint import CheckpointMeta, load_checkpoint
 from cellhub_worker.device import resolve_device
 from cellhub_worker.inference import Predictor, predict_symmetric
 from cellhub_worker.postprocess import instances_from_probabilities
-from cellhub_worker.preprocess import normalize_percentile, objects_look_dark
+from cellhub_worker.preprocess import normalize_percentile, oriented
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +110,7 @@ class LearnedSegmenter:
         selected = self._match_channels(pixels)
         norm = self.meta.normalization
         normalized = normalize_percentile(selected, norm.low, norm.high)
-        if norm.polarity == "bright_objects" and objects_look_dark(normalized):
-            log.debug("model %s: dark objects on a bright field, input inverted", self.name)
-            normalized = np.float32(1.0) - normalized
+        normalized = oriented(normalized, norm.polarity)
         if normalized.shape[2] != self.meta.in_channels:
             normalized = np.repeat(normalized, self.meta.in_channels, axis=2)
         return normalized

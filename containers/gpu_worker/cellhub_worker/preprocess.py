@@ -122,6 +122,18 @@ def objects_look_dark(
     return objects_are_dark(smooth, level, frame=math.ceil(2 * sigma), share=share)
 
 
+def oriented(normalized: NDArray[np.float32], polarity: str) -> NDArray[np.float32]:
+    """Normalised ``(Y, X, C)`` input as a net of the given ``polarity`` expects to see it.
+
+    ``"bright_objects"``: inverted (``1 - x``) when its objects look dark on a bright field
+    (:func:`objects_look_dark`); ``"as_is"``: unchanged. Inference, fine-tuning and training
+    all call this, so a net is never trained on one polarity and run on the other.
+    """
+    if polarity == "bright_objects" and objects_look_dark(normalized):
+        return np.float32(1.0) - normalized
+    return normalized
+
+
 def _sample(channel: NDArray[Any]) -> NDArray[Any]:
     flat = channel.reshape(-1)
     if flat.size <= _PERCENTILE_SAMPLE:

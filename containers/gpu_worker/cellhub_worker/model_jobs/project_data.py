@@ -31,7 +31,7 @@ from cellhub.ports.blob_store import BlobStore
 from cellhub.ports.images_repository import ImagesRepository
 from cellhub.services.segmentation_documents import load_document, polygons_of
 from cellhub_worker.checkpoint import Normalization
-from cellhub_worker.preprocess import normalize_percentile
+from cellhub_worker.preprocess import normalize_percentile, oriented
 from cellhub_worker.training.data import TrainingImage, TrainingSet
 
 log = logging.getLogger(__name__)
@@ -178,6 +178,8 @@ def net_input(
             expected=in_channels,
         )
     normalized = normalize_percentile(pixels, normalization.low, normalization.high)
+    # As the segmenter will see it: a fine-tuned net is run with its start's polarity rule.
+    normalized = oriented(normalized, normalization.polarity)
     if normalized.shape[2] != in_channels:
         normalized = np.repeat(normalized, in_channels, axis=2)
     return normalized

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from cellhub.errors import InvalidParameter
 from cellhub_worker.checkpoint import Normalization
 from cellhub_worker.evaluation.dataset import file_list_hash, read_labelled_folder
-from cellhub_worker.preprocess import normalize_percentile
+from cellhub_worker.preprocess import normalize_percentile, oriented
 
 SyntheticKind = Literal["nuclei", "spheroids"]
 
@@ -55,6 +55,7 @@ def folder_training_set(
         for item in read_labelled_folder(folder):
             pixels = item.pixels[:, :, :in_channels]
             normalized = normalize_percentile(pixels, normalization.low, normalization.high)
+            normalized = oriented(normalized, normalization.polarity)
             images.append(TrainingImage(f"{folder.name}/{item.name}", normalized, item.labels))
     if not images:
         raise InvalidParameter("no training images found")

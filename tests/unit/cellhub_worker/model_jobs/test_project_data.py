@@ -84,3 +84,17 @@ def test_net_input_matches_channels_as_inference_does() -> None:
     assert net_input(rgb, 1, Normalization()).shape == (10, 10, 1)
     with pytest.raises(InvalidParameter):
         net_input(np.zeros((10, 10, 2), np.uint8), 3, Normalization())
+
+
+def test_net_input_applies_the_start_models_polarity_rule() -> None:
+    """Fine-tuning a ``bright_objects`` net trains on what its segmenter will be fed."""
+    mask = np.zeros((96, 96), bool)
+    mask[30:60, 30:60] = True
+    dark_on_bright = np.where(mask, 20, 200).astype(np.uint8)[:, :, np.newaxis]
+    as_is = net_input(dark_on_bright, 1, Normalization())
+    flipped = net_input(dark_on_bright, 1, Normalization(polarity="bright_objects"))
+    np.testing.assert_allclose(flipped, 1.0 - as_is)
+    assert flipped[45, 45, 0] > flipped[5, 5, 0]  # the object is the bright part now
+    bright_on_dark = 255 - dark_on_bright
+    same = net_input(bright_on_dark, 1, Normalization(polarity="bright_objects"))
+    np.testing.assert_array_equal(same, net_input(bright_on_dark, 1, Normalization()))
