@@ -1,7 +1,8 @@
 """Fine-tuning a bundled model on a project's own segmentations, on the CPU.
 
 The project: synthetic nuclei (:mod:`cellhub_worker.synthetic`) shown as dark objects on a
-bright background, a domain the bundled fluorescence model ``nuclei-unet`` never saw, with
+bright background, a domain the bundled fluorescence model ``nuclei-unet`` was never trained
+on (its polarity rule inverts such images, so it starts above zero, not at it), with
 exact labels saved as each image's segmentation version in local adapters (SQLite + files).
 The fine-tuning job runs as the worker runs it (:class:`TorchModelJobRunner`) and the table
 gives the held-out AP@0.5 of the start and the new model, the data used and the time per
