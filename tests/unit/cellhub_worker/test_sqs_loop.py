@@ -20,12 +20,9 @@ from aws_lambda_powertools import Metrics
 from PIL import Image as PilImage
 
 from cellhub.adapters.local.filesystem_blobs import FilesystemBlobStore
-from cellhub.adapters.local.sqlite_database import SqliteDatabase
 from cellhub.adapters.local.sqlite_images import SqliteImagesRepository
 from cellhub.adapters.local.sqlite_jobs import SqliteJobsRepository
-from cellhub.adapters.local.sqlite_projects import SqliteProjectsRepository
 from cellhub.adapters.local.sqlite_queue import SqliteJobQueue
-from cellhub.adapters.local.url_signing import UrlSigner
 from cellhub.domain.images import Image, ImageStatus
 from cellhub.domain.jobs import Job
 from cellhub.domain.projects import Project
@@ -36,6 +33,7 @@ from cellhub.services.segmentation_jobs import SegmentationJobs
 from cellhub.services.segmentation_worker import SegmentationWorker
 from cellhub_worker import sqs_loop
 from cellhub_worker.sqs_loop import SqsWorkerLoop, TaskProtection, install_drain_on_signals
+from tests.unit.local_queue_world import local_queue_world
 
 MAX_RECEIVES = 2
 
@@ -125,25 +123,16 @@ def quiet_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    database = SqliteDatabase(tmp_path / "meta.sqlite3")
-    project = Project.new("Nuclei", owner_id="alice")
-    SqliteProjectsRepository(database).create(project)
-    clock = [1_000.0]
-    dead = SqliteJobQueue(tmp_path / "q.sqlite3", "segment-dlq", clock=lambda: clock[0])
-    queue = SqliteJobQueue(
-        tmp_path / "q.sqlite3", "segment", max_receives=MAX_RECEIVES, dead_letter=dead,
-        clock=lambda: clock[0],
-    )  # fmt: skip
-    blobs = FilesystemBlobStore(
-        tmp_path / "blobs", base_url="http://127.0.0.1", signer=UrlSigner(b"k" * 32)
-    )
-    yield World(
-        SqliteImagesRepository(database), SqliteJobsRepository(database), blobs, queue, dead,
-        project, clock,
-    )  # fmt: skip
-    queue.close()
-    dead.close()
-    database.close()
+    with local_queue_world(tmp_path, max_receives=MAX_RECEIVES) as parts:
+        yield World(
+            SqliteImagesRepository(parts.database),
+            SqliteJobsRepository(parts.database),
+            parts.blobs,
+            parts.queue,
+            parts.dead,
+            parts.project,
+            parts.clock,
+        )
 
 
 def test_messages_are_handled_and_acknowledged(world: World) -> None:

@@ -12,12 +12,8 @@ from typing import Any
 
 import pytest
 
-from cellhub.adapters.local.filesystem_blobs import FilesystemBlobStore
-from cellhub.adapters.local.sqlite_database import SqliteDatabase
 from cellhub.adapters.local.sqlite_jobs import SqliteJobsRepository
-from cellhub.adapters.local.sqlite_projects import SqliteProjectsRepository
 from cellhub.adapters.local.sqlite_queue import SqliteJobQueue
-from cellhub.adapters.local.url_signing import UrlSigner
 from cellhub.domain.events import JobProgress, ModelJobFinished
 from cellhub.domain.jobs import Job, JobState
 from cellhub.domain.projects import Project, utc_now
@@ -28,6 +24,7 @@ from cellhub.services.model_job_worker import ModelJobWorker
 from cellhub.services.model_jobs import ModelJobs
 from cellhub.services.project_models import ProjectModelCard, ProjectModelStore
 from cellhub.services.segmentation_worker import SegmentationWorker
+from tests.unit.local_queue_world import local_queue_world
 
 MAX_RECEIVES = 2
 WEIGHTS = b"trained weights"
@@ -130,27 +127,17 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    database = SqliteDatabase(tmp_path / "meta.sqlite3")
-    project = Project.new("Nuclei", owner_id="alice")
-    SqliteProjectsRepository(database).create(project)
-    clock = [1_000.0]
-    dead = SqliteJobQueue(tmp_path / "q.sqlite3", "segment-dlq", clock=lambda: clock[0])
-    queue = SqliteJobQueue(
-        tmp_path / "q.sqlite3",
-        "segment",
-        max_receives=MAX_RECEIVES,
-        dead_letter=dead,
-        clock=lambda: clock[0],
-    )
-    blobs = FilesystemBlobStore(
-        tmp_path / "blobs", base_url="http://127.0.0.1", signer=UrlSigner(b"k" * 32)
-    )
-    store = ProjectModelStore(blobs)
-    jobs = SqliteJobsRepository(database)
-    yield World(jobs, queue, dead, store, RecordingNotifier(), project, FakeRunner(), clock)
-    queue.close()
-    dead.close()
-    database.close()
+    with local_queue_world(tmp_path, max_receives=MAX_RECEIVES) as parts:
+        yield World(
+            SqliteJobsRepository(parts.database),
+            parts.queue,
+            parts.dead,
+            ProjectModelStore(parts.blobs),
+            RecordingNotifier(),
+            parts.project,
+            FakeRunner(),
+            parts.clock,
+        )
 
 
 def test_an_accepted_model_is_registered_reported_and_the_job_done(world: World) -> None:

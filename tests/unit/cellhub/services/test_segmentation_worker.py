@@ -13,12 +13,9 @@ import pytest
 from PIL import Image as PilImage
 
 from cellhub.adapters.local.filesystem_blobs import FilesystemBlobStore
-from cellhub.adapters.local.sqlite_database import SqliteDatabase
 from cellhub.adapters.local.sqlite_images import SqliteImagesRepository
 from cellhub.adapters.local.sqlite_jobs import SqliteJobsRepository
-from cellhub.adapters.local.sqlite_projects import SqliteProjectsRepository
 from cellhub.adapters.local.sqlite_queue import SqliteJobQueue
-from cellhub.adapters.local.url_signing import UrlSigner
 from cellhub.domain.events import ImageFailed, ImageProcessing, ImageQueued, ImageSegmented
 from cellhub.domain.images import Image, ImageStatus
 from cellhub.domain.jobs import Job, JobState
@@ -28,6 +25,7 @@ from cellhub.segmenter import Instances, Segmenter
 from cellhub.services.segmentation_documents import load_document
 from cellhub.services.segmentation_jobs import SegmentationJobs
 from cellhub.services.segmentation_worker import SegmentationWorker
+from tests.unit.local_queue_world import local_queue_world
 
 MAX_RECEIVES = 2
 
@@ -100,33 +98,16 @@ def png() -> bytes:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    database = SqliteDatabase(tmp_path / "meta.sqlite3")
-    project = Project.new("Nuclei", owner_id="alice")
-    SqliteProjectsRepository(database).create(project)
-    clock = [1_000.0]
-    dead = SqliteJobQueue(tmp_path / "q.sqlite3", "segment-dlq", clock=lambda: clock[0])
-    queue = SqliteJobQueue(
-        tmp_path / "q.sqlite3",
-        "segment",
-        max_receives=MAX_RECEIVES,
-        dead_letter=dead,
-        clock=lambda: clock[0],
-    )
-    blobs = FilesystemBlobStore(
-        tmp_path / "blobs", base_url="http://127.0.0.1", signer=UrlSigner(b"k" * 32)
-    )
-    yield World(
-        SqliteImagesRepository(database),
-        SqliteJobsRepository(database),
-        blobs,
-        queue,
-        RecordingNotifier(),
-        project,
-        clock,
-    )
-    queue.close()
-    dead.close()
-    database.close()
+    with local_queue_world(tmp_path, max_receives=MAX_RECEIVES) as parts:
+        yield World(
+            SqliteImagesRepository(parts.database),
+            SqliteJobsRepository(parts.database),
+            parts.blobs,
+            parts.queue,
+            RecordingNotifier(),
+            parts.project,
+            parts.clock,
+        )
 
 
 def test_every_image_is_segmented_once_with_events_in_order(world: World) -> None:
