@@ -82,7 +82,7 @@ def default_model_for(sample: str) -> str:
     wanted = _SAMPLE_MODEL_CLASSES.get(sample, ())
     best: tuple[float, str] | None = None
     for card in _learned_cards().values():
-        if not wanted or not (set(card.classes) & set(wanted) or card.name.startswith(sample)):
+        if not set(card.classes) & set(wanted):
             continue
         if "synthetic" in f"{card.data} {card.scored_on}".lower() or not card.scored_on:
             continue

@@ -15,6 +15,7 @@ from cellhub_worker.checkpoint import CheckpointMeta, save_checkpoint
 from cellhub_worker.registry import (
     MODEL_PATH_ENV,
     card_for_checkpoint,
+    default_model_for,
     list_models,
     load_segmenter,
     write_model_card,
@@ -132,3 +133,32 @@ def test_classical_never_imports_torch(model_dir: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def _card(
+    folder: Path, name: str, classes: str, ap50: float, ms: float, scored_on: str = "lab/test"
+) -> None:
+    """A listed model from its sidecar card alone (listing never opens the checkpoint)."""
+    (folder / f"{name}.pt").write_bytes(b"not read when a sidecar exists")
+    card = {
+        "name": name,
+        "version": "1",
+        "architecture": "unet",
+        "classes": [classes],
+        "scores": {"ap50": ap50, "ms_per_image": ms},
+        "scored_on": scored_on,
+    }
+    (folder / f"{name}.json").write_text(json.dumps(card), encoding="utf-8")
+
+
+def test_the_default_for_a_sample_is_the_best_real_scored_model_for_its_objects(
+    model_dir: Path,
+) -> None:
+    _card(model_dir, "lab-nuclei", "nucleus", 0.95, 90)
+    _card(model_dir, "dreamed", "nucleus", 0.99, 9, scored_on="synthetic/test")
+    _card(model_dir, "slow", "nucleus", 0.99, 5000)
+    _card(model_dir, "nuclei-named", "object", 0.99, 9)
+    assert default_model_for("nuclei") == "lab-nuclei"
+    assert default_model_for("other") == "classical"
+    _card(model_dir, "lab-cells", "cell", 0.7, 50)
+    assert default_model_for("cells") == "lab-cells"
