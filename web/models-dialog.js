@@ -163,8 +163,8 @@ export async function showModelReport(projectId, event) {
   const verb = report.kind === "finetune" ? "Fine-tuning" : "Import";
   const lines = [h("p", {}, report.accepted ? `${verb} of ${report.model} succeeded: the model is now offered in this project.` : `${verb} of ${report.model} did not register a model: ${report.reason}`)];
   const results = report.results || {};
-  const before = results.start_scores || results.baseline || null;
-  const after = results.new_scores || results.final || null;
+  const before = results.start_scores;
+  const after = results.new_scores;
   if (before && after) {
     lines.push(h("p", {}, `Held-out AP@0.5: ${score(before.ap50)} → ${score(after.ap50)}; foreground IoU ${score(before.fg_iou)} → ${score(after.fg_iou)}.`));
   }
