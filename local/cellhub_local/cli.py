@@ -22,6 +22,7 @@ from cellhub_local import (
     segment_command,
     serve_command,
     train_command,
+    tune_command,
 )
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     package_command.add_parser(verbs)
     evaluate_command.add_parser(verbs)
     train_command.add_parser(verbs)
+    tune_command.add_parser(verbs)
     return parser
 
 

@@ -199,6 +199,29 @@ def read_checkpoint_meta(path: str | os.PathLike[str]) -> CheckpointMeta:
     return _meta_from(_read_payload(path, "cpu", mmap=True), path)
 
 
+def rewrite_meta(
+    source: str | os.PathLike[str], target: str | os.PathLike[str], meta: CheckpointMeta
+) -> str:
+    """Write ``source``'s weights, as stored (float16 or float32), with ``meta`` to ``target``.
+
+    For settings that do not touch the weights (post-processing, scores, description);
+    ``target`` may be ``source``. Returns the new file's SHA-256.
+    """
+    payload = _read_payload(source, "cpu")
+    _meta_from(payload, source)
+    rewritten = {
+        "format": CHECKPOINT_FORMAT,
+        **meta.model_dump(mode="json"),
+        "storage": payload.get("storage", "float32"),
+        "state_dict": payload["state_dict"],
+    }
+    out = Path(target)
+    partial = out.with_name(out.name + ".partial")
+    torch.save(rewritten, partial)
+    partial.replace(out)
+    return sha256_of(out)
+
+
 def sha256_of(path: str | os.PathLike[str]) -> str:
     """Hex SHA-256 of the file at ``path``, read in 1 MiB chunks."""
     digest = hashlib.sha256()

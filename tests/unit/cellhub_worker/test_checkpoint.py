@@ -12,9 +12,11 @@ from cellhub.errors import InputNotFound, InvalidParameter
 from cellhub_worker.checkpoint import (
     CHECKPOINT_FORMAT,
     CheckpointMeta,
+    Postprocessing,
     Provenance,
     load_checkpoint,
     read_checkpoint_meta,
+    rewrite_meta,
     save_checkpoint,
     sha256_of,
 )
@@ -108,6 +110,26 @@ def test_read_meta_without_building(tmp_path: Path) -> None:
     meta = _meta()
     save_checkpoint(tmp_path / "m.pt", _trained_like(meta), meta)
     assert read_checkpoint_meta(tmp_path / "m.pt") == meta
+
+
+def test_rewriting_the_meta_keeps_the_weights_as_stored(tmp_path: Path) -> None:
+    meta = _meta()
+    source, target = tmp_path / "m.pt", tmp_path / "tuned.pt"
+    save_checkpoint(source, _trained_like(meta), meta, half=True)
+    tuned = meta.model_copy(
+        update={"version": "1.3.0", "postprocess": Postprocessing(threshold=0.6)}
+    )
+    digest = rewrite_meta(source, target, tuned)
+    assert digest == sha256_of(target) and read_checkpoint_meta(target) == tuned
+    before, after = torch.load(source, weights_only=True), torch.load(target, weights_only=True)
+    assert after["storage"] == before["storage"] == "float16"
+    for key, tensor in before["state_dict"].items():
+        assert torch.equal(after["state_dict"][key], tensor), key
+    assert read_checkpoint_meta(source) == meta
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(InvalidParameter):
+        rewrite_meta(tmp_path / "junk.pt", target, tuned)
+    assert read_checkpoint_meta(target) == tuned
 
 
 def test_missing_file(tmp_path: Path) -> None:
