@@ -21,8 +21,14 @@ Each split folder is what ``cellhub evaluate`` and ``cellhub train`` read.
 training nor the test range) to ``<cache>/synthetic-spheroids/validation/``: the set the
 spheroid model's post-processing is chosen on, so the test set is never tuned against.
 
+``--dsb-sample`` also writes the one annotated image of the 2018 Data Science Bowl nuclei
+set (Caicedo et al., Nature Methods 2019) that the ``stardist==0.9.2`` wheel (BSD-3) carries
+as ``stardist/data/images/{img2d,mask2d}.tif``, to ``<cache>/dsb2018-sample/``: 125 nuclei from
+another lab and microscope than mnfinder's, an outside check of the nuclei models that no
+setting is chosen on.
+
     python scripts/fetch_training_data.py [--cache .cellhub-data] [--synthetic-spheroids 24]
-        [--synthetic-spheroids-validation 24]
+        [--synthetic-spheroids-validation 24] [--dsb-sample]
 """
 
 from __future__ import annotations
@@ -42,6 +48,11 @@ import cv2
 import numpy as np
 
 PACKAGE, VERSION = "mnfinder", "1.2.3"
+DSB_PACKAGE, DSB_VERSION = "stardist", "0.9.2"
+DSB_MEMBERS = {
+    "images": "stardist/data/images/img2d.tif",
+    "labels": "stardist/data/images/mask2d.tif",
+}
 SPLITS = ("training", "validation", "test")
 # First generator seed of each synthetic split; training uses seeds 0 onwards.
 SYNTHETIC_FIRST_SEED = {"test": 100_000, "validation": 200_000}
@@ -51,7 +62,7 @@ _IMAGE = re.compile(r"^mnfinder/(training|validation|test)-data/([^/]+)/images/(
 def fetch(cache: Path) -> Path:
     """Download the wheel into ``cache`` (once) and unpack its annotated images; return root."""
     root = cache / f"{PACKAGE}-{VERSION}"
-    wheel = _download_wheel(cache / "wheels")
+    wheel = _download_wheel(cache / "wheels", PACKAGE, VERSION)
     manifest: dict[str, Any] = {
         "source": f"pypi:{PACKAGE}=={VERSION}",
         "wheel": wheel.name,
@@ -136,15 +147,26 @@ def write_synthetic_spheroids(
     return folder
 
 
-def _download_wheel(folder: Path) -> Path:
+def fetch_dsb_sample(cache: Path) -> Path:
+    """Unpack the stardist wheel's annotated DSB 2018 image into ``<cache>/dsb2018-sample``."""
+    root = cache / "dsb2018-sample"
+    wheel = _download_wheel(cache / "wheels", DSB_PACKAGE, DSB_VERSION)
+    with zipfile.ZipFile(wheel) as archive:
+        for kind, member in DSB_MEMBERS.items():
+            (root / kind).mkdir(parents=True, exist_ok=True)
+            (root / kind / "dsb2018.tif").write_bytes(archive.read(member))
+    return root
+
+
+def _download_wheel(folder: Path, package: str, version: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    found = sorted(folder.glob(f"{PACKAGE}-{VERSION}-*.whl"))
+    found = sorted(folder.glob(f"{package}-{version}-*.whl"))
     if found:
         return found[0]
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-             f"{PACKAGE}=={VERSION}", "-d", scratch],
+             f"{package}=={version}", "-d", scratch],
             check=True,
         )  # fmt: skip
         wheel = next(Path(scratch).glob("*.whl"))
@@ -156,7 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path(".cellhub-data"), help="cache folder")
     parser.add_argument("--synthetic-spheroids", type=int, default=0, metavar="N")
     parser.add_argument("--synthetic-spheroids-validation", type=int, default=0, metavar="N")
+    parser.add_argument("--dsb-sample", action="store_true", help="the stardist DSB 2018 image")
     args = parser.parse_args(argv)
+    if args.dsb_sample:
+        print(f"dsb2018       1 image    125 nuclei  {fetch_dsb_sample(args.cache)}")
     for split, count in (
         ("test", args.synthetic_spheroids),
         ("validation", args.synthetic_spheroids_validation),
