@@ -57,3 +57,17 @@ def test_ties_keep_grid_order_and_an_empty_set_is_refused() -> None:
     assert [t.setting for t in search([pair], settings)] == settings
     with pytest.raises(ValueError, match="no annotated images"):
         search([], settings)
+
+
+def test_a_shared_cut_scores_like_full_post_processing_of_each_setting() -> None:
+    from cellhub_worker.evaluation.metrics import count_matches
+    from cellhub_worker.postprocess import instances_from_probabilities
+
+    pair = _touching_pair()
+    for trial in search([pair], grid((0.5,), (0.2, 0.3), (0.0, 0.1, 0.2))):
+        s = trial.setting
+        direct = instances_from_probabilities(
+            pair.foreground, pair.boundary, threshold=0.5, seed_threshold=s.seed_threshold,
+            min_relative_area=s.min_relative_area,
+        )  # fmt: skip
+        assert trial.scores == count_matches(pair.truth, direct.labels).scores()

@@ -2,7 +2,8 @@
 
 The net runs once per image (:func:`predict_folders`); every candidate setting of the
 :class:`~cellhub_worker.checkpoint.Postprocessing` grid then only re-cuts those cached
-probabilities (:func:`search`), so a grid of dozens of settings costs seconds, not re-runs.
+probabilities (:func:`search`), and settings that differ only in the area floor share one
+cut, since the floor is the last step of post-processing.
 Ties are broken by mean AP over IoU 0.5:0.95, then by the earlier (gentler) grid entry.
 Use training or validation folders only: a setting chosen on the split that scores the
 model card would flatter it.
@@ -23,6 +24,7 @@ from cellhub_worker.checkpoint import Postprocessing
 from cellhub_worker.evaluation.dataset import read_labelled_folder
 from cellhub_worker.evaluation.metrics import Counts, count_matches
 from cellhub_worker.inference import predict_symmetric
+from cellhub_worker.instance_filters import drop_small_relative
 from cellhub_worker.learned import BOUNDARY, FOREGROUND, LearnedSegmenter
 from cellhub_worker.postprocess import instances_from_probabilities
 
@@ -96,17 +98,30 @@ def grid(
 
 def score(predicted: Sequence[Predicted], setting: Postprocessing) -> dict[str, float]:
     """Pooled scores of ``setting`` over the cached predictions."""
-    pooled = Counts()
-    for item in predicted:
-        pooled = pooled + count_matches(item.truth, _cut(item, setting))
-    return pooled.scores()
+    return search(predicted, [setting])[0].scores
 
 
 def search(predicted: Sequence[Predicted], settings: Sequence[Postprocessing]) -> list[Trial]:
     """Every setting's scores, best first (AP@0.5, then mAP, then grid order)."""
     if not predicted:
         raise ValueError("no annotated images to tune on")
-    trials = [Trial(setting, score(predicted, setting)) for setting in settings]
+    pooled = [Counts() for _ in settings]
+    for item in predicted:
+        cuts: dict[Postprocessing, NDArray[Any]] = {}
+        for index, setting in enumerate(settings):
+            unfloored = setting.model_copy(update={"min_relative_area": 0.0})
+            if unfloored not in cuts:
+                cuts[unfloored] = _cut(item, unfloored)
+            labels = drop_small_relative(
+                cuts[unfloored],
+                setting.min_relative_area,
+                spare_border=setting.spare_border,
+                reference=setting.relative_to,
+            )
+            pooled[index] = pooled[index] + count_matches(item.truth, labels)
+    trials = [
+        Trial(setting, counts.scores()) for setting, counts in zip(settings, pooled, strict=True)
+    ]
     order = sorted(
         range(len(trials)), key=lambda i: (-trials[i].scores["ap50"], -trials[i].scores["map"], i)
     )
