@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from cellhub_worker.checkpoint import Postprocessing
+from cellhub_worker.evaluation.metrics import count_matches
 from cellhub_worker.evaluation.tuning import Predicted, grid, score, search
+from cellhub_worker.postprocess import instances_from_probabilities
 
 
 def _touching_pair() -> Predicted:
@@ -60,9 +62,6 @@ def test_ties_keep_grid_order_and_an_empty_set_is_refused() -> None:
 
 
 def test_a_shared_cut_scores_like_full_post_processing_of_each_setting() -> None:
-    from cellhub_worker.evaluation.metrics import count_matches
-    from cellhub_worker.postprocess import instances_from_probabilities
-
     pair = _touching_pair()
     for trial in search([pair], grid((0.5,), (0.2, 0.3), (0.0, 0.1, 0.2))):
         s = trial.setting
