@@ -105,3 +105,27 @@ def test_pooled_counts_sum_before_dividing() -> None:
 def test_shapes_must_agree() -> None:
     with pytest.raises(ValueError, match="shapes differ"):
         count_matches(np.zeros((4, 4), np.int32), np.zeros((4, 5), np.int32))
+
+
+@pytest.mark.parametrize(
+    ("dtype", "high"),
+    [(np.uint16, 40), (np.int32, 40), (np.uint64, 40), (np.int64, 10**12), (np.int32, -1)],
+    ids=["uint16", "int32", "uint64", "sparse-ids", "negative-ids"],
+)
+def test_instance_iou_matches_a_sorting_reference_for_any_ids(dtype: type, high: int) -> None:
+    rng = np.random.default_rng(3)
+    shape = (32, 48)
+    truth = rng.integers(0, 12, shape).astype(dtype)
+    if high > 0:
+        predicted = rng.choice([0, 3, 7, high], size=shape).astype(dtype)
+    else:
+        predicted = rng.integers(-5, 5, shape).astype(dtype)
+    true_ids, true_index = np.unique(truth, return_inverse=True)
+    pred_ids, pred_index = np.unique(predicted, return_inverse=True)
+    expected = np.zeros((true_ids.size, pred_ids.size))
+    for t in range(true_ids.size):
+        for p in range(pred_ids.size):
+            a, b = true_index.reshape(shape) == t, pred_index.reshape(shape) == p
+            expected[t, p] = (a & b).sum() / (a | b).sum()
+    keep = np.ix_(true_ids != 0, pred_ids != 0)
+    np.testing.assert_allclose(instance_iou(truth, predicted), expected[keep])

@@ -102,8 +102,8 @@ def instance_iou(
 
     Rows follow the sorted nonzero ids of ``truth``, columns those of ``predicted``.
     """
-    true_ids, true_index = np.unique(truth, return_inverse=True)
-    pred_ids, pred_index = np.unique(predicted, return_inverse=True)
+    true_ids, true_index = _dense_ids(truth)
+    pred_ids, pred_index = _dense_ids(predicted)
     # Dense index 0 is background exactly when id 0 is present; drop it after counting.
     pairs = true_index.ravel().astype(np.int64) * pred_ids.size + pred_index.ravel()
     overlap = np.bincount(pairs, minlength=true_ids.size * pred_ids.size).reshape(
@@ -116,6 +116,24 @@ def instance_iou(
     keep_true = true_ids != 0
     keep_pred = pred_ids != 0
     return np.asarray(iou[np.ix_(keep_true, keep_pred)], dtype=np.float64)
+
+
+def _dense_ids(
+    labels: NDArray[np.integer[Any]],
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The sorted ids present in ``labels`` and each pixel's index among them.
+
+    What ``np.unique(labels, return_inverse=True)`` gives, by counting instead of sorting
+    for the usual non-negative ids (label images of a few thousand objects).
+    """
+    flat = labels.ravel().astype(np.int64, copy=False)
+    if flat.size == 0 or flat.min() < 0 or flat.max() > 4 * flat.size:
+        ids, index = np.unique(flat, return_inverse=True)
+        return ids.astype(np.int64), index.astype(np.int64)
+    present = np.flatnonzero(np.bincount(flat))
+    lookup = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+    lookup[present] = np.arange(present.size, dtype=np.int64)
+    return present.astype(np.int64), lookup[flat]
 
 
 def matched_pairs(iou: NDArray[np.float64], threshold: float) -> int:
