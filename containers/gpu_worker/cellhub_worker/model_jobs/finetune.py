@@ -2,8 +2,9 @@
 
 Steps, each reported to the caller's ``progress`` as one unit:
 
-1. read every segmented image (:mod:`.project_data`), hold out a seeded slice by image id
-   and refuse (``InvalidParameter``) a project with too few images or training objects;
+1. read the segmented images (:mod:`.project_data`; at most ``max_images``, a seeded subset
+   of a larger project chosen before decoding), hold out a seeded slice by image id and
+   refuse (``InvalidParameter``) a project with too few images or training objects;
 2. ``baseline``: score the start model on the held-out images;
 3. ``epoch-0001`` ...: train from the start checkpoint's weights with the ordinary training
    loop (:func:`cellhub_worker.training.loop.train`; mixed precision on CUDA). An epoch is a
@@ -71,7 +72,9 @@ def finetune(
     began = time.monotonic()
     options = FinetuneOptions.from_options(job.options)
     project = job.project_id
-    data = read_project_data(images, blobs, project)
+    data = read_project_data(
+        images, blobs, project, max_images=options.max_images, seed=options.seed
+    )
     heartbeat()
     training, held_out = split_samples(
         data.samples, holdout_fraction=options.holdout_fraction, seed=options.seed
@@ -138,6 +141,9 @@ def finetune(
         "objects": {"training": objects, "held_out": sum(s.objects for s in held_out)},
         "held_out_image_ids": [s.image_id for s in held_out],
         "skipped_images": [{"image_id": i, "reason": r} for i, r in data.skipped],
+        "segmented_images": data.segmented_images,
+        "left_out_by_cap": data.left_out_by_cap,
+        "max_images": options.max_images,
         "epochs": options.epochs,
         "steps": result.steps,
         "steps_per_epoch": config.steps // options.epochs,

@@ -15,12 +15,16 @@ from cellhub.services.project_models import check_model_name
 
 DEFAULT_EPOCHS = 10
 MAX_EPOCHS = 500
+# Every used image is decoded into memory at once, so the worker's memory bounds this.
+DEFAULT_MAX_IMAGES = 400
+MAX_IMAGES_LIMIT = 100_000
 
 
 @dataclass(frozen=True, slots=True)
 class FinetuneOptions:
     """``steps_per_epoch`` None: one epoch draws about as many pixels as the training images
-    hold (see :func:`steps_per_epoch_for`)."""
+    hold (see :func:`steps_per_epoch_for`). ``max_images``: the most segmented images read
+    (training and held-out together); a larger project uses a seeded subset."""
 
     name: str
     epochs: int = DEFAULT_EPOCHS
@@ -31,6 +35,7 @@ class FinetuneOptions:
     batch_size: int = 4
     crop: int = 256
     steps_per_epoch: int | None = None
+    max_images: int = DEFAULT_MAX_IMAGES
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> FinetuneOptions:
@@ -50,6 +55,7 @@ class FinetuneOptions:
                 if options.get("steps_per_epoch") is None
                 else _integer(options, "steps_per_epoch", 1, 1, 10_000)
             ),
+            max_images=_integer(options, "max_images", DEFAULT_MAX_IMAGES, 2, MAX_IMAGES_LIMIT),
         )
         if not 0.0 < parsed.holdout_fraction < 1.0:
             raise _bad("holdout_fraction", "must lie strictly between 0 and 1")

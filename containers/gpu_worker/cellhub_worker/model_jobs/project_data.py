@@ -7,8 +7,12 @@ dtype (what a segmenter is given) and int32 ``(Y, X)`` instance labels rasterise
 version's polygons (0 = background, holes included; 1..N = objects in document order, later
 polygons winning where two overlap).
 
-The held-out slice is chosen by image id and seed alone (:func:`split_samples`), so the same
-project and seed always hold out the same images whatever order the repository lists them in.
+A project with more segmented images than the job's cap is cut down before anything is
+decoded (:func:`images_to_use`), so memory grows with the cap, not with the project.
+
+The images used and the held-out slice are both chosen by image id and seed alone (each with
+its own ranking, so the two choices are independent), so the same project and seed always use
+and hold out the same images whatever order the repository lists them in.
 """
 
 from __future__ import annotations
@@ -57,10 +61,16 @@ class ProjectSample:
 
 @dataclass(frozen=True, slots=True)
 class ProjectData:
-    """The samples of a project and the images left out, each with why."""
+    """The samples of a project, the images left out (each with why), and what the cap cut.
+
+    ``segmented_images`` counts every segmented image of the project; ``left_out_by_cap`` how
+    many of them were never read because the project held more than the cap allows.
+    """
 
     samples: tuple[ProjectSample, ...]
     skipped: tuple[tuple[str, str], ...] = ()
+    segmented_images: int = 0
+    left_out_by_cap: int = 0
 
 
 def segmented_images(images: ImagesRepository, project_id: str) -> Iterator[Image]:
@@ -76,15 +86,51 @@ def segmented_images(images: ImagesRepository, project_id: str) -> Iterator[Imag
         cursor = page.next_cursor
 
 
-def read_project_data(images: ImagesRepository, blobs: BlobStore, project_id: str) -> ProjectData:
-    """Decode every segmented image of the project and rasterise its current version.
+def images_to_use(candidates: list[Image], *, max_images: int, seed: int) -> list[Image]:
+    """At most ``max_images`` of ``candidates``, in their given order, chosen by id and seed.
 
-    An image whose original or document cannot be read is skipped (and listed with the
-    reason), so one broken upload does not stop a project from being trained on.
+    Ranked by SHA-256 of ``"use:<seed>:<image id>"``: a salt apart from the held-out ranking,
+    so a capped project does not keep exactly the images that would have been held out.
     """
+    if len(candidates) <= max_images:
+        return list(candidates)
+    ranked = sorted(candidates, key=lambda image: _use_rank(seed, image.id))
+    chosen = {image.id for image in ranked[:max_images]}
+    return [image for image in candidates if image.id in chosen]
+
+
+def read_project_data(
+    images: ImagesRepository,
+    blobs: BlobStore,
+    project_id: str,
+    *,
+    max_images: int | None = None,
+    seed: int = 0,
+) -> ProjectData:
+    """Decode the project's segmented images (at most ``max_images``) and rasterise each one's
+    current version.
+
+    The cap is applied to the image records before any pixels are read (see
+    :func:`images_to_use`). An image whose original or document cannot be read is skipped
+    (and listed with the reason), so one broken upload does not stop a project from being
+    trained on; it is not replaced by one the cap left out.
+    """
+    candidates = list(segmented_images(images, project_id))
+    chosen = (
+        candidates
+        if max_images is None
+        else images_to_use(candidates, max_images=max_images, seed=seed)
+    )
+    if len(chosen) < len(candidates):
+        log.info(
+            "training on %d of the project's %d segmented images (cap %s)",
+            len(chosen),
+            len(candidates),
+            max_images,
+        )
     samples: list[ProjectSample] = []
     skipped: list[tuple[str, str]] = []
-    for image in segmented_images(images, project_id):
+    for image in chosen:
         try:
             sample = read_sample(images, blobs, image)
         except (ImageError, InvalidParameter) as exc:
@@ -93,7 +139,12 @@ def read_project_data(images: ImagesRepository, blobs: BlobStore, project_id: st
             continue
         if sample is not None:
             samples.append(sample)
-    return ProjectData(tuple(samples), tuple(skipped))
+    return ProjectData(
+        tuple(samples),
+        tuple(skipped),
+        segmented_images=len(candidates),
+        left_out_by_cap=len(candidates) - len(chosen),
+    )
 
 
 def read_sample(images: ImagesRepository, blobs: BlobStore, image: Image) -> ProjectSample | None:
@@ -187,3 +238,7 @@ def net_input(
 
 def _rank(seed: int, image_id: str) -> str:
     return hashlib.sha256(f"{seed}:{image_id}".encode()).hexdigest()
+
+
+def _use_rank(seed: int, image_id: str) -> str:
+    return hashlib.sha256(f"use:{seed}:{image_id}".encode()).hexdigest()
