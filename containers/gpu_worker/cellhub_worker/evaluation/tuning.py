@@ -28,9 +28,11 @@ from cellhub_worker.instance_filters import drop_small_relative
 from cellhub_worker.learned import BOUNDARY, FOREGROUND, LearnedSegmenter
 from cellhub_worker.postprocess import instances_from_probabilities
 
-# The default grid: foreground cut x seed cut x relative area floor.
-THRESHOLDS = (0.4, 0.5, 0.6, 0.7)
-SEED_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+# The default grid: foreground cut x seed cut x relative area floor. The floor stops at 0.3
+# of the median area: it is there for micronuclei and debris, and a higher one would start
+# to drop small nuclei that other data sets annotate.
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9)
+SEED_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85)
 RELATIVE_AREAS = (0.0, 0.1, 0.2, 0.3)
 
 
