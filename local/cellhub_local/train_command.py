@@ -44,6 +44,9 @@ def add_parser(verbs: Any) -> None:
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--scale", default=None, metavar="LOW,HIGH", help="zoom range of the crops (0.6,1.6)"
+    )
     parser.add_argument("--max-minutes", type=float, default=None, help="stop after this long")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
@@ -83,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         warmup_steps=min(50, max(1, args.steps // 10)),
         max_minutes=args.max_minutes,
+        augmentation=_augmentation(args.scale),
     )
     device = str(resolve_device(args.device))
     every = max(1, args.steps // 20)
@@ -123,6 +127,20 @@ def run(args: argparse.Namespace) -> int:
         print(" ".join(f"{k}={v}" for k, v in scores.items()))
         print(f"model card {write_model_card(args.output)} sha256 {digest}")
     return 0
+
+
+def _augmentation(scale: str | None) -> Any:
+    from cellhub_worker.training.augment import Augmentation
+
+    if scale is None:
+        return Augmentation()
+    try:
+        low, high = (float(part) for part in scale.split(","))
+    except ValueError as exc:
+        raise SystemExit(f"--scale wants LOW,HIGH, got {scale!r}") from exc
+    if not 0.0 < low <= high:
+        raise SystemExit(f"--scale wants 0 < LOW <= HIGH, got {scale!r}")
+    return Augmentation(scale=(low, high))
 
 
 def _net_options(pairs: list[str]) -> dict[str, Any]:
