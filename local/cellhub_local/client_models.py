@@ -42,6 +42,7 @@ class ProjectModelCalls:
         holdout_fraction: float | None = None,
         min_objects: int | None = None,
         seed: int | None = None,
+        max_images: int | None = None,
     ) -> Json:
         """Queue fine-tuning ``base_model`` on the project's segmentations as ``name``."""
         given = {
@@ -49,6 +50,7 @@ class ProjectModelCalls:
             "holdout_fraction": holdout_fraction,
             "min_objects": min_objects,
             "seed": seed,
+            "max_images": max_images,
         }
         body: Json = {"base_model": base_model, "name": name}
         body |= {key: value for key, value in given.items() if value is not None}

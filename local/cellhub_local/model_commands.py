@@ -55,6 +55,9 @@ def add_parsers(verbs: Any) -> None:
     finetune.add_argument("--holdout", type=float, default=None, help="held-out share of images")
     finetune.add_argument("--min-objects", type=int, default=None)
     finetune.add_argument("--seed", type=int, default=None)
+    finetune.add_argument(
+        "--max-images", type=int, default=None, help="most segmented images used (hub's: 400)"
+    )
     _add_wait(finetune)
     finetune.set_defaults(run=_signed_in(_finetune))
 
@@ -80,6 +83,7 @@ def _finetune(client: HubClient, args: argparse.Namespace) -> int:
         holdout_fraction=args.holdout,
         min_objects=args.min_objects,
         seed=args.seed,
+        max_images=args.max_images,
     )
     return _follow(client, args, job)
 

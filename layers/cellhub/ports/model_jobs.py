@@ -9,7 +9,8 @@ decides what a retried delivery repeats.
 ``Job`` fields as the runner reads them:
 
 - ``finetune``: ``model`` is the starting model (global or project); ``options`` holds
-  ``name`` (the new model's name), ``epochs``, ``holdout_fraction``, ``min_objects``, ``seed``.
+  ``name`` (the new model's name), ``epochs``, ``holdout_fraction``, ``min_objects``, ``seed``,
+  ``max_images`` (the most segmented images read; a larger project uses a seeded subset).
 - ``import_model``: ``model`` is the new model's name; ``options`` holds ``format``
   (``checkpoint`` | ``torchscript`` | ``onnx``), ``upload_key`` (the uploaded file's blob
   key), and optionally ``architecture``, ``classes``, ``description``.

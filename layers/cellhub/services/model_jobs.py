@@ -39,6 +39,11 @@ from cellhub.services.project_models import (
 
 MAX_MODEL_BYTES = 200 * 1024 * 1024
 MAX_EPOCHS = 500
+# One image to train on and one held out, at the least; the worker decodes every used image
+# into memory at once, so the default stays modest.
+MIN_IMAGES = 2
+DEFAULT_MAX_IMAGES = 400
+MAX_IMAGES_LIMIT = 100_000
 UPLOAD_TTL_SECONDS = 3600
 MODEL_JOB_KINDS: tuple[JobKind, ...] = ("finetune", "import_model")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -74,14 +79,22 @@ class ModelJobs:
         min_objects: int,
         seed: int,
         created_by: str,
+        max_images: int = DEFAULT_MAX_IMAGES,
     ) -> Job:
-        """Queue training ``name`` from ``base_model`` on the project's segmentations."""
+        """Queue training ``name`` from ``base_model`` on the project's segmentations.
+
+        ``max_images`` caps the segmented images read; a larger project uses a seeded subset.
+        """
         if not 1 <= epochs <= MAX_EPOCHS:
             raise InvalidParameter(f"epochs must be 1..{MAX_EPOCHS}", epochs=epochs)
         if not 0.0 < holdout_fraction < 1.0:
             raise InvalidParameter("holdout_fraction must be between 0 and 1 (exclusive)")
         if min_objects < 1:
             raise InvalidParameter("min_objects must be at least 1", min_objects=min_objects)
+        if not MIN_IMAGES <= max_images <= MAX_IMAGES_LIMIT:
+            raise InvalidParameter(
+                f"max_images must be {MIN_IMAGES}..{MAX_IMAGES_LIMIT}", max_images=max_images
+            )
         self.ensure_known(project_id, base_model)
         options = {
             "name": name,
@@ -89,6 +102,7 @@ class ModelJobs:
             "holdout_fraction": holdout_fraction,
             "min_objects": min_objects,
             "seed": seed,
+            "max_images": max_images,
         }
         return self._start(project_id, "finetune", base_model, options, created_by)
 

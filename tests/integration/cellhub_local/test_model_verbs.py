@@ -134,3 +134,12 @@ def test_finetune_waits_for_the_verdict(hub: Hub, capsys: pytest.CaptureFixture[
     assert "model worse: not accepted: no gain" in capsys.readouterr().out
     assert main([*verb, "--name", "classical"]) == 1
     assert "a model named 'classical' exists already" in capsys.readouterr().err
+
+
+def test_finetune_passes_its_image_cap(hub: Hub, capsys: pytest.CaptureFixture[str]) -> None:
+    verb = ["finetune", "--project", hub.project_id, "--from", "classical", "--name", "capped"]
+    assert main([*verb, "--max-images", "7"]) == 0
+    job_id = capsys.readouterr().out.split()[0]
+    with HubClient(hub.url) as client:
+        client.login(EMAIL, PASSWORD)
+        assert client.job(hub.project_id, job_id)["options"]["max_images"] == 7

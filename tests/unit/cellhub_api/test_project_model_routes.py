@@ -131,6 +131,7 @@ def test_finetune_is_queued_once_per_project(
     assert reply.status_code == 202, reply.text
     job = reply.json()
     assert (job["kind"], job["options"]["epochs"], job["counts"]["total"]) == ("finetune", 20, 23)
+    assert job["options"]["max_images"] == 400
     again = client.post(url, json={"base_model": "classical", "name": "other"}, headers=owner)
     assert (again.status_code, again.json()["error"]["code"]) == (409, "model_job_active")
 
@@ -142,6 +143,12 @@ def test_finetune_is_queued_once_per_project(
         ({"base_model": "nowhere", "name": "mine"}, 422, "unknown_model"),
         ({"base_model": "classical", "name": "Not A Name"}, 422, "invalid_parameter"),
         ({"base_model": "classical", "name": "mine", "epochs": 0}, 422, "invalid_request"),
+        ({"base_model": "classical", "name": "mine", "max_images": 1}, 422, "invalid_request"),
+        (
+            {"base_model": "classical", "name": "mine", "max_images": 100_001},
+            422,
+            "invalid_request",
+        ),
     ],
 )
 def test_bad_finetune_requests_say_why(
@@ -150,6 +157,14 @@ def test_bad_finetune_requests_say_why(
     project_id, owner, _, _ = project
     reply = client.post(f"/projects/{project_id}/models/finetune", json=body, headers=owner)
     assert (reply.status_code, reply.json()["error"]["code"]) == (status, code)
+
+
+def test_finetune_carries_its_image_cap(client: TestClient, project: Setup) -> None:
+    project_id, owner, _, _ = project
+    body = {"base_model": "classical", "name": "mine", "max_images": 100_000}
+    reply = client.post(f"/projects/{project_id}/models/finetune", json=body, headers=owner)
+    assert reply.status_code == 202, reply.text
+    assert reply.json()["options"]["max_images"] == 100_000
 
 
 def test_an_import_of_a_missing_upload_is_not_found(client: TestClient, project: Setup) -> None:

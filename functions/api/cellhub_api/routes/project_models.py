@@ -61,6 +61,7 @@ def start_finetune(body: FinetuneCreate, access: EditorAccess, models: ProjectMo
         holdout_fraction=body.holdout_fraction,
         min_objects=body.min_objects,
         seed=body.seed,
+        max_images=body.max_images,
         created_by=access.user.id,
     )
     return JobOut.of(job)

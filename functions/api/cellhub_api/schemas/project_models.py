@@ -11,7 +11,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cellhub.services.model_jobs import MAX_EPOCHS, MAX_MODEL_BYTES
+from cellhub.services.model_jobs import (
+    DEFAULT_MAX_IMAGES,
+    MAX_EPOCHS,
+    MAX_IMAGES_LIMIT,
+    MAX_MODEL_BYTES,
+    MIN_IMAGES,
+)
 from cellhub.services.project_models import ModelFormat, ProjectModelCard
 from cellhub_api.schemas.images import PostTargetOut
 
@@ -31,6 +37,8 @@ class FinetuneCreate(_Body):
     holdout_fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
     min_objects: int = Field(default=50, ge=1)
     seed: int = Field(default=0, ge=0)
+    # The most segmented images read (training and held-out together).
+    max_images: int = Field(default=DEFAULT_MAX_IMAGES, ge=MIN_IMAGES, le=MAX_IMAGES_LIMIT)
 
 
 class ModelUploadCreate(_Body):

@@ -96,6 +96,13 @@ def test_a_finetune_job_is_queued_with_its_progress_units(world: World) -> None:
     assert parsed == ModelJobMessage(job_id=job.id, project_id=world.project.id, kind="finetune")
 
 
+@pytest.mark.parametrize(("changes", "cap"), [({}, 400), ({"max_images": 2}, 2)])
+def test_the_image_cap_reaches_the_job_options(
+    world: World, changes: dict[str, Any], cap: int
+) -> None:
+    assert world.finetune(**changes).options["max_images"] == cap
+
+
 def test_a_segment_chunk_still_parses_as_one(world: World) -> None:
     body = SegmentChunk(job_id="j", project_id="p", image_ids=("i",), model="m", threshold=0.5)
     assert isinstance(parse_worker_message(body.to_json()), SegmentChunk)
@@ -112,6 +119,8 @@ def test_a_segment_chunk_still_parses_as_one(world: World) -> None:
         ({"epochs": 0}, InvalidParameter),
         ({"holdout_fraction": 1.0}, InvalidParameter),
         ({"min_objects": 0}, InvalidParameter),
+        ({"max_images": 1}, InvalidParameter),
+        ({"max_images": 100_001}, InvalidParameter),
     ],
 )
 def test_bad_finetune_requests_are_refused(
