@@ -152,17 +152,7 @@ def save_checkpoint(
         if half and value.is_floating_point() and _fits_float16(value):
             value = value.to(torch.float16)
         state[key] = value
-    payload: dict[str, Any] = {
-        "format": CHECKPOINT_FORMAT,
-        **meta.model_dump(mode="json"),
-        "storage": "float16" if half else "float32",
-        "state_dict": state,
-    }
-    target = Path(path)
-    partial = target.with_name(target.name + ".partial")
-    torch.save(payload, partial)
-    partial.replace(target)
-    return sha256_of(target)
+    return _write(path, meta, "float16" if half else "float32", state)
 
 
 def load_checkpoint(
@@ -209,17 +199,24 @@ def rewrite_meta(
     """
     payload = _read_payload(source, "cpu")
     _meta_from(payload, source)
-    rewritten = {
+    return _write(target, meta, payload.get("storage", "float32"), payload["state_dict"])
+
+
+def _write(
+    path: str | os.PathLike[str], meta: CheckpointMeta, storage: str, state: dict[str, Any]
+) -> str:
+    """Save a checkpoint payload atomically (a partial file renamed into place); its SHA-256."""
+    payload: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
         **meta.model_dump(mode="json"),
-        "storage": payload.get("storage", "float32"),
-        "state_dict": payload["state_dict"],
+        "storage": storage,
+        "state_dict": state,
     }
-    out = Path(target)
-    partial = out.with_name(out.name + ".partial")
-    torch.save(rewritten, partial)
-    partial.replace(out)
-    return sha256_of(out)
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    torch.save(payload, partial)
+    partial.replace(target)
+    return sha256_of(target)
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:

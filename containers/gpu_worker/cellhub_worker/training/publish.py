@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -20,8 +19,8 @@ from cellhub_worker.checkpoint import (
     CheckpointMeta,
     Normalization,
     Provenance,
-    load_checkpoint,
-    save_checkpoint,
+    read_checkpoint_meta,
+    rewrite_meta,
 )
 from cellhub_worker.training.data import TrainingSet
 from cellhub_worker.training.loop import TrainConfig, TrainResult
@@ -85,14 +84,13 @@ def score_checkpoint(
 
     evaluation = evaluate_folder(LearnedSegmenter(path, device=device), folder)
     scores = {k: round(v, 4) for k, v in evaluation.summary().items()}
-    net, meta = load_checkpoint(path)
-    half = _stored_half(path)
+    meta = read_checkpoint_meta(path)
     provenance = meta.provenance.model_copy(update={"scored_on": str(folder)})
     speed = f"{scores['ms_per_image']:.0f} ms/image on CPU over {folder} (mean image size)"
     updated = meta.model_copy(
         update={"scores": scores, "provenance": provenance, "speed_notes": speed}
     )
-    return scores, save_checkpoint(path, net, updated, half=half)
+    return scores, rewrite_meta(path, path, updated)
 
 
 def git_commit() -> str:
@@ -111,8 +109,3 @@ def _git(cwd: Path, *args: str) -> str:
         ["git", *args], cwd=cwd, capture_output=True, text=True, check=True, timeout=10
     )
     return done.stdout.strip()
-
-
-def _stored_half(path: Path) -> bool:
-    payload: Any = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    return bool(payload.get("storage") == "float16")
