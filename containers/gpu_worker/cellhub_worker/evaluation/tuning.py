@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from cellhub.settings import get_settings
 from cellhub_worker.checkpoint import Postprocessing
 from cellhub_worker.evaluation.dataset import read_labelled_folder
 from cellhub_worker.evaluation.metrics import Counts, count_matches
@@ -134,7 +135,9 @@ def _cut(item: Predicted, setting: Postprocessing) -> NDArray[Any]:
     instances = instances_from_probabilities(
         item.foreground,
         item.boundary,
-        threshold=0.5 if setting.threshold is None else setting.threshold,
+        threshold=(
+            get_settings().default_threshold if setting.threshold is None else setting.threshold
+        ),
         seed_threshold=setting.seed_threshold,
         min_relative_area=setting.min_relative_area,
         spare_border=setting.spare_border,
