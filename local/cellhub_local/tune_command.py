@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cellhub_worker.checkpoint import CheckpointMeta, Postprocessing
 
 
 def add_parser(verbs: Any) -> None:
@@ -30,13 +33,15 @@ def add_parser(verbs: Any) -> None:
     parser.add_argument(
         "--relative-areas", default=None, help="area floors (fraction of median), comma-separated"
     )
+    parser.add_argument(
+        "--score-on", type=Path, default=None, help="score the tuned copy here and write its card"
+    )
     parser.add_argument("--show", type=int, default=10, help="rows of the table to print")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from cellhub_worker.checkpoint import rewrite_meta
     from cellhub_worker.evaluation import tuning
     from cellhub_worker.learned import LearnedSegmenter
 
@@ -57,16 +62,33 @@ def run(args: argparse.Namespace) -> int:
     print(f"current: ap50 {current['ap50']:.4f} map {current['map']:.4f}")
     best = trials[0]
     if args.output is not None:
-        meta = segmenter.meta
-        provenance = meta.provenance.model_copy(
-            update={"postprocess_chosen_on": " + ".join(str(d) for d in args.data)}
-        )
-        update: dict[str, Any] = {"postprocess": best.setting, "provenance": provenance}
-        if args.version is not None:
-            update["version"] = args.version
-        digest = rewrite_meta(args.checkpoint, args.output, meta.model_copy(update=update))
-        print(f"wrote {args.output} sha256 {digest}")
+        _write_tuned(args, segmenter.meta, best.setting)
     return 0
+
+
+def _write_tuned(args: argparse.Namespace, meta: CheckpointMeta, setting: Postprocessing) -> None:
+    """The copy with ``setting``; scores measured under the old setting are dropped."""
+    from cellhub_worker.checkpoint import rewrite_meta
+    from cellhub_worker.registry import write_model_card
+    from cellhub_worker.training.publish import score_checkpoint
+
+    provenance = meta.provenance.model_dump()
+    provenance.pop("scored_on", None)
+    provenance["postprocess_chosen_on"] = " + ".join(str(d) for d in args.data)
+    update: dict[str, Any] = {
+        "postprocess": setting,
+        "provenance": meta.provenance.model_validate(provenance),
+        "scores": {},
+        "speed_notes": "",
+    }
+    if args.version is not None:
+        update["version"] = args.version
+    digest = rewrite_meta(args.checkpoint, args.output, meta.model_copy(update=update))
+    if args.score_on is not None:
+        scores, digest = score_checkpoint(args.output, args.score_on)
+        print(" ".join(f"{k}={v}" for k, v in scores.items()))
+        print(f"model card {write_model_card(args.output)}")
+    print(f"wrote {args.output} sha256 {digest}")
 
 
 def _floats(text: str | None, default: tuple[float, ...]) -> tuple[float, ...]:

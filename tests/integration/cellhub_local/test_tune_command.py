@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -27,11 +28,14 @@ def _annotated_folder(root: Path, seeds: range) -> Path:
 
 @pytest.fixture
 def trained(tmp_path: Path) -> Path:
+    """A tiny net trained on synthetic nuclei and scored on a folder of its own."""
     checkpoint = tmp_path / "tiny.pt"
+    scored_on = _annotated_folder(tmp_path / "test", range(200, 202))
     code = main(
         ["train", "--synthetic", "nuclei", "--synthetic-images", "4", "--output", str(checkpoint),
          "--name", "tiny", "--widths", "8,16", "--steps", "30", "--batch-size", "4",
-         "--crop", "64", "--learning-rate", "0.01", "--threads", "1", "--half"]
+         "--crop", "64", "--learning-rate", "0.01", "--threads", "1", "--half",
+         "--score-on", str(scored_on)]
     )  # fmt: skip
     assert code == 0
     return checkpoint
@@ -60,6 +64,10 @@ def test_tune_writes_the_best_setting_and_keeps_the_weights(
     assert after.postprocess.min_relative_area == float(best[2])
     assert after.version == "2" and after.name == before.name
     assert after.provenance.model_dump()["postprocess_chosen_on"] == str(data)
+    # Scores measured under the old post-processing no longer describe the copy.
+    assert before.scores and not after.scores and not after.speed_notes
+    assert "scored_on" in before.provenance.model_dump()
+    assert "scored_on" not in after.provenance.model_dump()
     old = torch.load(trained, weights_only=True)["state_dict"]
     new = torch.load(tuned, weights_only=True)
     assert new["storage"] == "float16"
@@ -69,3 +77,18 @@ def test_tune_writes_the_best_setting_and_keeps_the_weights(
 def test_tune_refuses_a_folder_without_labels(trained: Path, tmp_path: Path) -> None:
     (tmp_path / "bare" / "images").mkdir(parents=True)
     assert main(["tune", str(trained), "--data", str(tmp_path / "bare")]) == 2
+
+
+def test_tune_can_score_the_tuned_copy_and_write_its_card(trained: Path, tmp_path: Path) -> None:
+    data = _annotated_folder(tmp_path / "validation", range(100, 102))
+    held_out = _annotated_folder(tmp_path / "held-out", range(300, 303))
+    tuned = tmp_path / "tuned.pt"
+    code = main(
+        ["tune", str(trained), "--data", str(data), "--output", str(tuned), "--thresholds", "0.5",
+         "--seed-thresholds", "0.5", "--relative-areas", "0", "--score-on", str(held_out)]
+    )  # fmt: skip
+    assert code == 0
+    meta = read_checkpoint_meta(tuned)
+    assert meta.scores["images"] == 3.0
+    assert meta.provenance.model_dump()["scored_on"] == str(held_out)
+    assert json.loads(tuned.with_suffix(".json").read_text())["scores"] == meta.scores
