@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from cellhub.errors import InvalidParameter
+from cellhub.services.model_jobs import (
+    DEFAULT_MAX_IMAGES,
+    MAX_EPOCHS,
+    MAX_IMAGES_LIMIT,
+    MIN_IMAGES,
+)
 from cellhub.services.project_models import check_model_name
 
 DEFAULT_EPOCHS = 10
-MAX_EPOCHS = 500
-# Every used image is decoded into memory at once, so the worker's memory bounds this.
-DEFAULT_MAX_IMAGES = 400
-MAX_IMAGES_LIMIT = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,9 @@ class FinetuneOptions:
                 if options.get("steps_per_epoch") is None
                 else _integer(options, "steps_per_epoch", 1, 1, 10_000)
             ),
-            max_images=_integer(options, "max_images", DEFAULT_MAX_IMAGES, 2, MAX_IMAGES_LIMIT),
+            max_images=_integer(
+                options, "max_images", DEFAULT_MAX_IMAGES, MIN_IMAGES, MAX_IMAGES_LIMIT
+            ),
         )
         if not 0.0 < parsed.holdout_fraction < 1.0:
             raise _bad("holdout_fraction", "must lie strictly between 0 and 1")
